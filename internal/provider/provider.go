@@ -111,17 +111,33 @@ func (p *VersProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 }
 
 func (p *VersProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{}
+	return []func() resource.Resource{
+		NewRepoResource,
+		NewTagResource,
+		NewVMResource,
+	}
 }
 
 func (p *VersProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{}
+	return []func() datasource.DataSource{
+		NewCommitDataSource,
+		NewCommitsDataSource,
+		NewCommitLineageDataSource,
+		NewRepoDataSource,
+		NewTagDataSource,
+		NewRepoTagsDataSource,
+	}
 }
 
 func (p *VersProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
-	return []func() ephemeral.EphemeralResource{}
+	return []func() ephemeral.EphemeralResource{
+		NewVMSSHEphemeral,
+	}
 }
 
 func (p *VersProvider) Functions(_ context.Context) []func() function.Function {
-	return []func() function.Function{}
+	return []func() function.Function{
+		NewParseRefFunction,
+		NewRefFunction,
+	}
 }

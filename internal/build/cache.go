@@ -1,0 +1,45 @@
+package build
+
+import (
+	"context"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/imagemeta"
+	"github.com/vers-sh/terraform-provider-vers/internal/vers"
+)
+
+// layerCache maps cache keys to commits. It lives in Vers: every layer
+// commit carries its key in its description (imagemeta.Record), so one
+// commit listing rebuilds the whole cache on any machine, including a fresh
+// Terraform Cloud runner with an empty disk. A deleted commit is simply not
+// listed, which makes it a miss rather than an error.
+type layerCache struct {
+	byKey map[string]vers.CommitInfo
+}
+
+func loadLayerCache(ctx context.Context, api API) (*layerCache, error) {
+	commits, err := api.ListAllCommits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &layerCache{byKey: map[string]vers.CommitInfo{}}
+	for _, info := range commits {
+		rec, ok := imagemeta.Decode(info.Description)
+		if !ok {
+			continue
+		}
+		// Two concurrent builds may both fill the same key; prefer the older
+		// commit so every reader picks the same one.
+		if prev, seen := c.byKey[rec.CacheKey]; seen && prev.CreatedAt <= info.CreatedAt {
+			continue
+		}
+		c.byKey[rec.CacheKey] = info
+	}
+	return c, nil
+}
+
+func (c *layerCache) lookup(key string) (string, bool) {
+	info, ok := c.byKey[key]
+	return info.CommitID, ok
+}
+
+func (c *layerCache) add(key string, info vers.CommitInfo) { c.byKey[key] = info }

@@ -1,0 +1,154 @@
+// Package build turns a parsed Dockerfile and a build context into a Vers
+// commit, one layer commit per RUN/COPY/ADD, with a layer cache that lives in
+// Vers itself (see cache.go). It has no Terraform types: the vers_build
+// resource and any CLI drive it the same way.
+package build
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/buildcontext"
+	"github.com/vers-sh/terraform-provider-vers/internal/dockerfile"
+	"github.com/vers-sh/terraform-provider-vers/internal/vers"
+)
+
+// Spec is what a user asks to build.
+type Spec struct {
+	// ContextDir is the build context directory.
+	ContextDir string
+	// DockerfilePath is the Dockerfile's path relative to ContextDir (or
+	// absolute). Ignored when DockerfileContent is set.
+	DockerfilePath string
+	// DockerfileContent is an inline Dockerfile.
+	DockerfileContent []byte
+	BuildArgs         map[string]string
+	// VMConfig sizes the builder VM of a FROM scratch build.
+	VMConfig *vers.VMConfig
+}
+
+// Prepared is a validated build: everything plan time needs, and the input
+// of Execute.
+type Prepared struct {
+	Spec        Spec
+	Dockerfile  *dockerfile.Dockerfile
+	Context     *buildcontext.Context
+	ContextHash string
+	// DockerfileName is how messages name the Dockerfile.
+	DockerfileName string
+}
+
+// dockerfileBytes reads the Dockerfile and returns its context-relative path
+// for .dockerignore precedence ("" for inline content).
+func (s Spec) dockerfileBytes() (content []byte, rel, display string, err error) {
+	if s.DockerfileContent != nil {
+		return s.DockerfileContent, "", "Dockerfile", nil
+	}
+	p := s.DockerfilePath
+	if p == "" {
+		p = "Dockerfile"
+	}
+	abs := p
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(s.ContextDir, p)
+	}
+	content, err = os.ReadFile(abs)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("cannot read the Dockerfile %s: %w", abs, err)
+	}
+	rel, relErr := filepath.Rel(s.ContextDir, abs)
+	if relErr != nil || strings.HasPrefix(rel, "..") {
+		rel = "" // outside the context: only the context's .dockerignore applies
+	}
+	return content, filepath.ToSlash(rel), filepath.ToSlash(p), nil
+}
+
+// ParseDockerfile parses the Dockerfile of a spec without touching the
+// context: the plan-time validation path.
+func ParseDockerfile(spec Spec) (*dockerfile.Dockerfile, error) {
+	content, _, display, err := spec.dockerfileBytes()
+	if err != nil {
+		return nil, err
+	}
+	return dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs})
+}
+
+// Prepare parses the Dockerfile, opens the context, checks every COPY/ADD
+// source and computes the context hash.
+func Prepare(ctx context.Context, spec Spec) (*Prepared, error) {
+	content, rel, display, err := spec.dockerfileBytes()
+	if err != nil {
+		return nil, err
+	}
+	df, err := dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs})
+	if err != nil {
+		return nil, err
+	}
+	if df.From.Kind == dockerfile.FromScratch && spec.VMConfig == nil {
+		return nil, fmt.Errorf("%s:%d: FROM scratch needs vm_config (vcpu_count, mem_size_mib, fs_size_mib) to size the new VM; add a vm_config block", display, df.From.Line)
+	}
+	bc, err := buildcontext.Open(spec.ContextDir, rel)
+	if err != nil {
+		return nil, err
+	}
+	for _, step := range df.MaterializingSteps() {
+		if step.Copy == nil {
+			continue
+		}
+		if _, err := bc.Select(ctx, step.Copy.Sources); err != nil {
+			return nil, fmt.Errorf("%s:%d: %s: %w", display, step.StartLine, step.Kind, err)
+		}
+	}
+	hash, err := bc.Hash(ctx, buildcontext.HashSpec{Dockerfile: content, Records: hashRecords(df, spec)})
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{Spec: spec, Dockerfile: df, Context: bc, ContextHash: hash, DockerfileName: display}, nil
+}
+
+// hashRecords are the non-file inputs of the context hash: the effective
+// values of declared build args (undeclared ones change nothing, as in
+// Docker) and, for FROM scratch only, the VM sizing.
+func hashRecords(df *dockerfile.Dockerfile, spec Spec) []string {
+	var out []string
+	for _, a := range df.BuildArgs {
+		if a.Set {
+			out = append(out, "arg:"+a.Name+"="+a.Value)
+		} else {
+			out = append(out, "arg-unset:"+a.Name)
+		}
+	}
+	if df.From.Kind == dockerfile.FromScratch {
+		out = append(out, "vm_config:"+canonicalVMConfig(spec.VMConfig))
+	}
+	return out
+}
+
+// canonicalVMConfig renders a VM config deterministically.
+func canonicalVMConfig(c *vers.VMConfig) string {
+	if c == nil {
+		return ""
+	}
+	parts := []string{}
+	add := func(k string, v *int64) {
+		if v != nil {
+			parts = append(parts, k+"="+strconv.FormatInt(*v, 10))
+		}
+	}
+	add("vcpu_count", c.VcpuCount)
+	add("mem_size_mib", c.MemSizeMib)
+	add("fs_size_mib", c.FsSizeMib)
+	if c.ImageName != "" {
+		parts = append(parts, "image_name="+c.ImageName)
+	}
+	if c.KernelName != "" {
+		parts = append(parts, "kernel_name="+c.KernelName)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}

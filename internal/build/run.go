@@ -1,0 +1,127 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/dockerfile"
+	"github.com/vers-sh/terraform-provider-vers/internal/vers"
+)
+
+// tailLines is how much of a failing RUN's output the error shows.
+const tailLines = 50
+
+// runStep executes a RUN through the exec stream API with the step's ENV,
+// WORKDIR and USER.
+func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) error {
+	if err := ex.ensureDir(ctx, step.WorkDir); err != nil {
+		return err
+	}
+	env := map[string]string{}
+	for _, e := range step.Env {
+		env[e.Name] = e.Value
+	}
+	if _, ok := env["PATH"]; !ok {
+		env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	cmd := step.Run.Command
+	if step.User != "" {
+		cmd = asUser(step.User, cmd)
+	}
+	stream, err := ex.api.ExecStream(ctx, ex.vmID, vers.ExecRequest{Command: cmd, Env: env, WorkingDir: step.WorkDir})
+	if err != nil {
+		return err
+	}
+	defer stream.Close()
+	tail := &tailBuffer{max: tailLines}
+	code, err := stream.Copy(tail, tail)
+	if err != nil {
+		return fmt.Errorf("%w\n--- last lines of output ---\n%s", err, tail.String())
+	}
+	if code != 0 {
+		return &StepError{File: ex.prep.DockerfileName, Line: step.StartLine, Instruction: step.Original, ExitCode: code, OutputTail: tail.String()}
+	}
+	return nil
+}
+
+// asUser wraps a command so it runs as a non-root user without needing sudo
+// in the image: `su` ships with busybox and with every Debian-family base.
+// -p keeps the step's environment (ENV, PATH) as Docker does.
+func asUser(user string, argv []string) []string {
+	name, _, _ := strings.Cut(user, ":")
+	return []string{"su", "-p", "-s", "/bin/sh", name, "-c", shellJoin(argv)}
+}
+
+// shellJoin quotes argv for /bin/sh.
+func shellJoin(argv []string) string {
+	quoted := make([]string, len(argv))
+	for i, a := range argv {
+		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(quoted, " ")
+}
+
+// ensureDir creates a directory in the builder VM (WORKDIR, COPY targets).
+func (ex *executor) ensureDir(ctx context.Context, dir string) error {
+	if dir == "" || dir == "/" {
+		return nil
+	}
+	out, err := ex.api.Exec(ctx, ex.vmID, vers.ExecRequest{Command: []string{"mkdir", "-p", dir}})
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	if out.ExitCode != 0 {
+		return fmt.Errorf("creating %s: %s", dir, strings.TrimSpace(out.Stderr))
+	}
+	return nil
+}
+
+
+// tailBuffer keeps the last max lines written to it (stdout and stderr
+// interleaved as they arrive).
+type tailBuffer struct {
+	mu      sync.Mutex
+	max     int
+	lines   []string
+	partial bytes.Buffer
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.partial.Write(p)
+	for {
+		b := t.partial.Bytes()
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			break
+		}
+		t.lines = append(t.lines, string(b[:i]))
+		t.partial.Next(i + 1)
+		if len(t.lines) > t.max {
+			t.lines = t.lines[len(t.lines)-t.max:]
+		}
+	}
+	// Bound a line without newlines.
+	if t.partial.Len() > 64<<10 {
+		t.partial.Next(t.partial.Len() - 64<<10)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := append([]string(nil), t.lines...)
+	if t.partial.Len() > 0 {
+		lines = append(lines, t.partial.String())
+	}
+	if len(lines) > t.max {
+		lines = lines[len(lines)-t.max:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,114 @@
+package dockerfile
+
+import (
+	"io/fs"
+	"reflect"
+	"testing"
+)
+
+func TestCopyDestination(t *testing.T) {
+	cases := []struct {
+		workdir, dest string
+		want          string
+		isDir         bool
+	}{
+		{"", "/app", "/app", false},
+		{"", "/app/", "/app/", true},
+		{"", "/app/.", "/app/", true},
+		{"", "/", "/", true},
+		{"", ".", "/", true},
+		{"", "./", "/", true},
+		{"/srv", ".", "/srv/", true},
+		{"/srv", "./", "/srv/", true},
+		{"/srv", "conf", "/srv/conf", false},
+		{"/srv", "conf/", "/srv/conf/", true},
+		{"/srv", "../etc/x", "/etc/x", false},
+		{"/srv", "/opt//x/../y", "/opt/y", false},
+		{"/srv", "../../..", "/", true},
+	}
+	for _, c := range cases {
+		src := "FROM scratch\n"
+		if c.workdir != "" {
+			src += "WORKDIR " + c.workdir + "\n"
+		}
+		src += "COPY f " + c.dest + "\n"
+		cp := lastStep(t, mustParse(t, src, Options{})).Copy
+		if cp.Dest != c.want || cp.DestIsDir != c.isDir {
+			t.Errorf("WORKDIR %q COPY f %q -> %q dir=%v, want %q dir=%v", c.workdir, c.dest, cp.Dest, cp.DestIsDir, c.want, c.isDir)
+		}
+	}
+}
+
+func TestCopySourcesAreContextRelative(t *testing.T) {
+	d := mustParse(t, "FROM scratch\nCOPY ./a.txt b/ ../up /abs dir/ . *.go src/**/x /dst/\n", Options{})
+	got := lastStep(t, d).Copy.Sources
+	want := []string{"a.txt", "b", "up", "abs", "dir", ".", "*.go", "src/**/x"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Sources = %q, want %q", got, want)
+	}
+	d = mustParse(t, "FROM scratch\nCOPY [\"with space\", \"./x/../y\", \"/dst/\"]\n", Options{})
+	cp := lastStep(t, d).Copy
+	if !reflect.DeepEqual(cp.Sources, []string{"with space", "y"}) || cp.Dest != "/dst/" {
+		t.Errorf("exec-form COPY = %+v", cp)
+	}
+	if n := lastStep(t, d).Normalized; n != `COPY ["with space","y","/dst/"]` {
+		t.Errorf("Normalized = %q", n)
+	}
+}
+
+func TestCopyNormalizedIgnoresSpelling(t *testing.T) {
+	a := lastStep(t, mustParse(t, "FROM scratch\nWORKDIR /app\ncopy   ./pkg.json   ./\n", Options{})).Normalized
+	b := lastStep(t, mustParse(t, "FROM scratch\nWORKDIR /app\nCOPY [\"pkg.json\", \"/app/\"]\n", Options{})).Normalized
+	if a != b || a != `COPY ["pkg.json","/app/"]` {
+		t.Errorf("normalized forms differ: %q vs %q", a, b)
+	}
+}
+
+func TestFileMode(t *testing.T) {
+	cases := []struct {
+		chmod string
+		want  fs.FileMode
+		ok    bool
+	}{
+		{"", 0, false},
+		{"755", 0o755, true},
+		{"0644", 0o644, true},
+		{"4755", fs.ModeSetuid | 0o755, true},
+		{"2775", fs.ModeSetgid | 0o775, true},
+		{"1777", fs.ModeSticky | 0o777, true},
+		{"0", 0, true},
+	}
+	for _, c := range cases {
+		cp := &CopyStep{Chmod: c.chmod}
+		got, ok := cp.FileMode()
+		if got != c.want || ok != c.ok {
+			t.Errorf("FileMode(%q) = %v, %v; want %v, %v", c.chmod, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestMayBeArchive(t *testing.T) {
+	for _, name := range []string{"a.tar", "a.tar.gz", "A.TGZ", "x/y.tar.bz2", "a.txz", "a.tar.zst", "*.tar.gz"} {
+		if !MayBeArchive(name) {
+			t.Errorf("MayBeArchive(%q) = false", name)
+		}
+	}
+	for _, name := range []string{"a.gz", "a.zip", "tar", "a.tarx", "notes.txt", "dir/"} {
+		if MayBeArchive(name) {
+			t.Errorf("MayBeArchive(%q) = true", name)
+		}
+	}
+}
+
+func TestValidChown(t *testing.T) {
+	for _, v := range []string{"app", "app:app", "1000", "1000:1000", "app:1000"} {
+		if !validChown(v) {
+			t.Errorf("validChown(%q) = false", v)
+		}
+	}
+	for _, v := range []string{":app", "app:", "a:b:c", "a b"} {
+		if validChown(v) {
+			t.Errorf("validChown(%q) = true", v)
+		}
+	}
+}

@@ -1,0 +1,151 @@
+package dockerfile
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRejected(t *testing.T) {
+	cases := []struct {
+		name   string
+		src    string
+		line   int
+		msg    string // in Message
+		advice string // in Advice
+	}{
+		{"empty file", "", 1, "the Dockerfile is empty", "FROM scratch"},
+		{"only comments", "# nothing\n\n# here\n", 1, "the Dockerfile is empty", "FROM scratch"},
+		{"no FROM", "\nRUN echo\nCOPY a b\n", 2, "has no FROM instruction", "FROM <commit id>"},
+		{"instruction before FROM", "ARG A\nENV X=1\nFROM scratch\n", 2, "ENV before FROM is not supported by vers_build", "only ARG may come before FROM"},
+		{"FROM AS", "FROM scratch AS build\n", 1, "named build stage", `remove "AS build"`},
+		{"second FROM", "FROM scratch\nRUN x\nFROM scratch\n", 3, "a second FROM (multi-stage build) is not supported", "its own vers_build"},
+		{"FROM --platform", "FROM --platform=linux/arm64 scratch\n", 1, "FROM --platform is not supported", "remove --platform"},
+		{"FROM docker hub path", "FROM docker.io/library/ubuntu:22.04\n", 1, "not a valid Vers reference", "Vers has no Docker Hub"},
+		{"FROM digest", "FROM ubuntu@sha256:abcd\n", 1, "not a valid Vers reference", "FROM <commit id>"},
+		{"FROM empty after expansion", "ARG B\nFROM $B\n", 2, "FROM needs a base", "FROM scratch"},
+		{"COPY --from", "FROM scratch\nCOPY --from=build /out /out\n", 2, "COPY --from=build is not supported", "COPY from the build context"},
+		{"COPY --parents", "FROM scratch\nCOPY --parents a/b /x/\n", 2, "COPY --parents is not supported", "one COPY per directory"},
+		{"COPY --exclude", "FROM scratch\nCOPY --exclude=*.md . /x/\n", 2, "COPY --exclude is not supported", ".dockerignore"},
+		{"COPY heredoc", "FROM scratch\nCOPY <<EOF /etc/x\nhello\nEOF\n", 2, "COPY with a heredoc (inline file) is not supported", "RUN cat > /path <<EOF"},
+		{"COPY URL", "FROM scratch\nCOPY https://example.com/x /x\n", 2, "COPY cannot fetch a URL", "RUN curl"},
+		{"ADD http URL", "FROM scratch\nADD http://example.com/a.txt /a.txt\n", 2, "ADD from a URL (http://example.com/a.txt) is not supported", "RUN curl -fsSLo"},
+		{"ADD https URL", "FROM scratch\n\nADD https://example.com/x.tgz /x\n", 3, "ADD from a URL", "RUN curl"},
+		{"ADD git URL", "FROM scratch\nADD git@github.com:o/r.git /src\n", 2, "ADD from a URL", "git clone"},
+		{"ADD git https", "FROM scratch\nADD https://github.com/o/r.git#main /src\n", 2, "ADD from a URL", "git clone"},
+		{"ADD tar", "FROM scratch\nADD rootfs.tar /\n", 2, "ADD of a local archive that Docker would unpack (rootfs.tar) is not supported", "RUN tar -xf /tmp/rootfs.tar"},
+		{"ADD tar.gz", "FROM scratch\nADD app.tar.gz /srv/\n", 2, "local archive", "COPY the archive"},
+		{"ADD tgz", "FROM scratch\nADD dist/app.TGZ /srv/\n", 2, "local archive", "ADD --unpack=false"},
+		{"ADD tar.bz2", "FROM scratch\nADD a.tar.bz2 /srv/\n", 2, "local archive", "RUN tar"},
+		{"ADD tar.xz", "FROM scratch\nADD a.tar.xz /srv/\n", 2, "local archive", "RUN tar"},
+		{"ADD txz", "FROM scratch\nADD a.txz /srv/\n", 2, "local archive", "RUN tar"},
+		{"ADD tar.zst", "FROM scratch\nADD a.tar.zst /srv/\n", 2, "local archive", "RUN tar"},
+		{"ADD archive via variable", "FROM scratch\nARG F=a.tgz\nADD $F /srv/\n", 3, "would unpack (a.tgz)", "RUN tar"},
+		{"ADD --unpack", "FROM scratch\nADD --unpack=true a.bin /x\n", 2, "ADD --unpack is not supported", "RUN tar -xf"},
+		{"ADD --checksum", "FROM scratch\nADD --checksum=sha256:abc a /a\n", 2, "ADD --checksum is not supported", "remove it"},
+		{"ADD --keep-git-dir", "FROM scratch\nADD --keep-git-dir a /a\n", 2, "ADD --keep-git-dir is not supported", "git clone"},
+		{"ADD --exclude", "FROM scratch\nADD --exclude=x a /a/\n", 2, "ADD --exclude is not supported", ".dockerignore"},
+		{"HEALTHCHECK", "FROM scratch\nHEALTHCHECK CMD curl -f http://localhost/\n", 2, "HEALTHCHECK is not supported by vers_build", "check the service from outside"},
+		{"SHELL", "FROM scratch\nSHELL [\"/bin/bash\", \"-c\"]\n", 2, "SHELL is not supported by vers_build", `RUN ["/bin/bash", "-c", "..."]`},
+		{"VOLUME", "FROM scratch\nVOLUME /data\n", 2, "VOLUME is not supported by vers_build", "no volumes to declare"},
+		{"STOPSIGNAL", "FROM scratch\nSTOPSIGNAL SIGTERM\n", 2, "STOPSIGNAL is not supported by vers_build", "Vers API"},
+		{"ONBUILD", "FROM scratch\nONBUILD RUN make\n", 2, "ONBUILD is not supported by vers_build", "each Dockerfile that builds FROM this image"},
+		{"MAINTAINER", "FROM scratch\nMAINTAINER me <me@example.com>\n", 2, "MAINTAINER is not supported by vers_build", "LABEL maintainer="},
+		{"RUN --mount", "FROM scratch\nRUN --mount=type=cache,target=/root/.cache pip install x\n", 2, "RUN --mount is not supported by vers_build", "plain RUN"},
+		{"RUN --network", "FROM scratch\nRUN --network=none make\n", 2, "RUN --network is not supported", "plain RUN"},
+		{"RUN --security", "FROM scratch\nRUN --security=insecure make\n", 2, "RUN --security is not supported", "plain RUN"},
+		{"RUN shebang heredoc", "FROM scratch\nRUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n", 2, "#! interpreter line is not supported", "drop the #! line"},
+		{"unknown instruction", "FROM scratch\nRUN ok\nCOPPY a b\n", 3, "unknown instruction: COPPY", "vers_build understands FROM, RUN"},
+		{"unknown before FROM", "FORM scratch\nFROM scratch\n", 1, "unknown instruction: FORM", "vers_build understands"},
+		{"chmod symbolic", "FROM scratch\nCOPY --chmod=u+x a /a\n", 2, "(a symbolic mode) is not supported", "--chmod=0755"},
+		{"chmod out of range", "FROM scratch\nCOPY --chmod=17777 a /a\n", 2, "--chmod=17777 is not a valid mode", "between 0 and 7777"},
+		{"chmod not octal", "FROM scratch\nCOPY --chmod=999 a /a\n", 2, "--chmod=999 is not a valid mode", "octal"},
+		{"chown malformed", "FROM scratch\nCOPY --chown=app: a /a\n", 2, "--chown=app: is not a valid owner", "--chown=user:group"},
+		{"many sources need dir", "FROM scratch\nCOPY a b /dest\n", 2, "more than one source needs a directory destination", "/dest/"},
+		{"empty source", "FROM scratch\nCOPY $NOPE /x\n", 2, "empty source after variable expansion", "check the variables"},
+		{"RUN without command", "FROM scratch\nRUN []\n", 2, "RUN needs a command", "RUN program arg"},
+		{"CMD without command", "FROM scratch\nCMD\n", 2, "CMD needs a command", "CMD [] to clear"},
+		{"EXPOSE host mapping", "FROM scratch\nEXPOSE 8080:80\n", 2, "publishing to a host address or port is not supported", "container ports only"},
+		{"EXPOSE bad port", "FROM scratch\nEXPOSE 70000\n", 2, "EXPOSE 70000: invalid port", "1-65535"},
+		{"EXPOSE zero", "FROM scratch\nEXPOSE 0\n", 2, "invalid port", "1-65535"},
+		{"EXPOSE bad proto", "FROM scratch\nEXPOSE 80/icmp\n", 2, `unknown protocol "icmp"`, "tcp, udp or sctp"},
+		{"EXPOSE reversed range", "FROM scratch\nEXPOSE 90-80\n", 2, "invalid port", "8000-8010/tcp"},
+		{"EXPOSE huge range", "FROM scratch\nEXPOSE 1-65535\n", 2, "more than 1024 ports is not supported", "ports the service listens on"},
+		{"EXPOSE empty", "FROM scratch\nEXPOSE $NOPE\n", 2, "EXPOSE has no port", "EXPOSE 3000"},
+		{"bad substitution", "FROM scratch\nENV A=${B:-x\n", 2, "missing '}'", ""},
+		{"required variable", "FROM scratch\nWORKDIR ${DIR?set DIR}\n", 2, "DIR: set DIR", ""},
+		{"syntax error keeps BuildKit line", "FROM scratch\nRUN ok\nENV\n", 3, "ENV requires at least one argument", ""},
+		{"unterminated heredoc", "FROM scratch\nRUN <<EOF\necho\n", 2, "unterminated heredoc", ""},
+		{"JSON not strings", "FROM scratch\nRUN [\"a\", 1]\n", 2, "arrays must be comprised of strings only", ""},
+		{"unknown flag", "FROM scratch\nCOPY --bogus=1 a /a\n", 2, "unknown flag: --bogus", ""},
+		{"bad escape directive", "# escape=x\nFROM scratch\n", 1, "invalid escape token", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			es := parseErrors(t, c.src, Options{})
+			var hit *Error
+			for _, e := range es {
+				if strings.Contains(e.Message, c.msg) {
+					hit = e
+					break
+				}
+			}
+			if hit == nil {
+				t.Fatalf("no error mentions %q; got:\n%v", c.msg, es)
+			}
+			if hit.Line != c.line {
+				t.Errorf("line = %d, want %d (%v)", hit.Line, c.line, hit)
+			}
+			if !strings.Contains(hit.Advice, c.advice) {
+				t.Errorf("advice %q lacks %q", hit.Advice, c.advice)
+			}
+			if hit.Filename != "Dockerfile" {
+				t.Errorf("filename = %q", hit.Filename)
+			}
+			if strings.Contains(hit.Message, "is not supported") && !strings.HasSuffix(hit.Message, "is not supported by vers_build") {
+				t.Errorf("message %q does not end with the standard phrase", hit.Message)
+			}
+		})
+	}
+}
+
+func TestMultipleErrorsReportedTogether(t *testing.T) {
+	src := strings.Join([]string{
+		"ARG V=1",                       // 1
+		"FROM scratch AS base",          // 2
+		"HEALTHCHECK NONE",              // 3
+		"RUN echo fine",                 // 4
+		"VOLUME /data",                  // 5
+		"ADD https://example.com/x /x",  // 6
+		"COPY --from=base /a /b",        // 7
+		"RUN --mount=type=ssh git pull", // 8
+		"FROM scratch",                  // 9
+		"EXPOSE 99999",                  // 10
+		"",
+	}, "\n")
+	es := parseErrors(t, src, Options{})
+	wantLines := []int{2, 3, 5, 6, 7, 8, 9, 10}
+	if len(es) != len(wantLines) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(es), len(wantLines), es)
+	}
+	for i, e := range es {
+		if e.Line != wantLines[i] {
+			t.Errorf("error %d at line %d, want %d: %v", i, e.Line, wantLines[i], e)
+		}
+	}
+	lines := strings.Split(es.Error(), "\n")
+	if len(lines) != len(wantLines) || !strings.HasPrefix(lines[0], "Dockerfile:2: ") {
+		t.Errorf("Error() = %q", es.Error())
+	}
+}
+
+func TestCopyWithSeveralFlagProblems(t *testing.T) {
+	es := parseErrors(t, "FROM scratch\nCOPY --from=x --parents --exclude=y a /b/\n", Options{})
+	if len(es) != 3 {
+		t.Fatalf("got %d errors, want 3: %v", len(es), es)
+	}
+	for _, e := range es {
+		if e.Line != 2 {
+			t.Errorf("line %d: %v", e.Line, e)
+		}
+	}
+}

@@ -1,0 +1,25 @@
+package zzdeps
+
+import (
+	_ "github.com/google/uuid"
+	_ "github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	_ "github.com/hashicorp/terraform-plugin-framework-timeouts/ephemeral/timeouts"
+	_ "github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	_ "github.com/hashicorp/terraform-plugin-framework/providerserver"
+	_ "github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	_ "github.com/hashicorp/terraform-plugin-log/tflog"
+	_ "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	_ "github.com/hashicorp/terraform-plugin-testing/plancheck"
+	_ "github.com/hashicorp/terraform-plugin-testing/statecheck"
+	_ "github.com/hashicorp/terraform-plugin-testing/echoprovider"
+	_ "github.com/hashicorp/terraform-plugin-testing/compare"
+	_ "github.com/moby/buildkit/frontend/dockerfile/instructions"
+	_ "github.com/moby/buildkit/frontend/dockerfile/parser"
+	_ "github.com/moby/buildkit/frontend/dockerfile/shell"
+	_ "github.com/moby/patternmatcher"
+	_ "github.com/moby/patternmatcher/ignorefile"
+	_ "github.com/pkg/sftp"
+	_ "golang.org/x/crypto/ssh"
+	_ "golang.org/x/sys/unix"
+	_ "modernc.org/sqlite"
+)
