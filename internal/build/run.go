@@ -80,7 +80,6 @@ func (ex *executor) ensureDir(ctx context.Context, dir string) error {
 	return nil
 }
 
-
 // tailBuffer keeps the last max lines written to it (stdout and stderr
 // interleaved as they arrive).
 type tailBuffer struct {

@@ -8,6 +8,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
 
 var _ datasource.DataSourceWithConfigure = &RepoTagsDataSource{}
@@ -19,8 +21,11 @@ type RepoTagsDataSource struct{ data *providerData }
 type repoTagsModel struct {
 	Repo       types.String `tfsdk:"repo"`
 	NamePrefix types.String `tfsdk:"name_prefix"`
-	Tags       types.List   `tfsdk:"tags"`
-	Names      types.List   `tfsdk:"names"`
+	// IgnoreMissingRepo lets a configuration that creates the repository
+	// read its tags in the same plan (the first run sees none).
+	IgnoreMissingRepo types.Bool `tfsdk:"ignore_missing_repo"`
+	Tags              types.List `tfsdk:"tags"`
+	Names             types.List `tfsdk:"names"`
 }
 
 func NewRepoTagsDataSource() datasource.DataSource { return &RepoTagsDataSource{} }
@@ -38,7 +43,9 @@ func (d *RepoTagsDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 		Attributes: map[string]schema.Attribute{
 			"repo":        schema.StringAttribute{Required: true, Validators: nameValidators(), MarkdownDescription: "Repository name."},
 			"name_prefix": schema.StringAttribute{Optional: true, MarkdownDescription: "Keep tags whose name starts with this prefix (e.g. `build-`)."},
-			"names":       schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Names of the matching tags, sorted."},
+			"ignore_missing_repo": schema.BoolAttribute{Optional: true, MarkdownDescription: "Return no tags instead of an error when the " +
+				"repository does not exist yet, so the configuration that creates it can also read its tags (first run). Default `false`."},
+			"names": schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Names of the matching tags, sorted."},
 			"tags": schema.ListNestedAttribute{
 				Computed:            true,
 				MarkdownDescription: "The matching tags, sorted by name.",
@@ -60,6 +67,9 @@ func (d *RepoTagsDataSource) Read(ctx context.Context, req datasource.ReadReques
 	}
 	repo := m.Repo.ValueString()
 	list, err := d.data.client.ListRepoTags(ctx, repo)
+	if err != nil && vers.IsNotFound(err) && m.IgnoreMissingRepo.ValueBool() {
+		list, err = &vers.ListRepoTagsResponse{}, nil
+	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot list tags", apiErrorDetail(err, ""))
 		return

@@ -112,6 +112,7 @@ func (p *VersProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 
 func (p *VersProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
+		NewBuildResource,
 		NewRepoResource,
 		NewTagResource,
 		NewVMResource,
@@ -137,6 +138,7 @@ func (p *VersProvider) EphemeralResources(_ context.Context) []func() ephemeral.
 
 func (p *VersProvider) Functions(_ context.Context) []func() function.Function {
 	return []func() function.Function{
+		NewContextHashFunction,
 		NewParseRefFunction,
 		NewRefFunction,
 	}

@@ -339,7 +339,7 @@ func (r *VMResource) Delete(ctx context.Context, req resource.DeleteRequest, res
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, deleteTimeout)
 	defer cancel()
-	if err := r.data.client.DeleteVM(ctx, state.ID.ValueString()); err != nil && !vers.IsNotFound(err) {
+	if _, err := r.data.client.DeleteVM(ctx, state.ID.ValueString()); err != nil && !vers.IsNotFound(err) {
 		resp.Diagnostics.AddError("Cannot delete VM", apiErrorDetail(err, ""))
 	}
 }

@@ -1,0 +1,3 @@
+data "vers_repo" "app" {
+  name = "my-app"
+}

@@ -1,0 +1,4 @@
+locals {
+  parsed = provider::vers::parse_ref("acme/my-app:latest")
+  # => { org = "acme", repo = "my-app", tag = "latest" }
+}

@@ -1,0 +1,3 @@
+locals {
+  latest = provider::vers::ref("my-app", "latest") # => "my-app:latest"
+}

@@ -1,0 +1,55 @@
+package versd
+
+import (
+	"context"
+	"io"
+)
+
+// vmRuntime is what the HTTP layer needs from the sandbox. The real
+// implementation is sandboxRuntime (sandbox_runtime.go), a thin adapter over
+// *sandbox.Manager; keeping the handlers on this interface keeps them
+// readable and lets the error mapping live in one place.
+type vmRuntime interface {
+	BaseLayer() string
+	StartVM(ctx context.Context, id string, layers []string) error
+	// Commit freezes the VM's writable layer and returns the new immutable
+	// stack; the VM keeps running on a fresh writable layer above it.
+	Commit(ctx context.Context, id string, keepPaused bool) ([]string, error)
+	Pause(id string) error
+	Resume(id string) error
+	DeleteVM(id string) error
+	Layers() ([]string, error)
+	DeleteLayers(ids ...string) error
+	Exec(ctx context.Context, id string, spec execSpec, stdin io.Reader, stdout, stderr io.Writer) (int, error)
+	// RootDir is a host path of the VM's merged root filesystem.
+	RootDir(id string) (string, error)
+	Close() error
+}
+
+// execSpec mirrors sandbox.ExecSpec.
+type execSpec struct {
+	Command     []string
+	Env         map[string]string
+	WorkingDir  string
+	TimeoutSecs int64
+}
+
+// Errors the runtime reports, mapped by the adapter from the sandbox's own.
+type runtimeError int
+
+const (
+	errVMNotFound runtimeError = iota + 1
+	errVMPaused
+	errVMNotRunning
+)
+
+func (e runtimeError) Error() string {
+	switch e {
+	case errVMNotFound:
+		return "VM not found"
+	case errVMPaused:
+		return "VM is paused"
+	default:
+		return "VM is not running"
+	}
+}

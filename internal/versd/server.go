@@ -1,0 +1,395 @@
+// Package versd is the local, API-compatible Vers server: the HTTP API of
+// vers-api.md over SQLite metadata (package store), sandboxed VMs (package
+// sandbox) and an SSH-over-TLS gateway (package sshgw).
+//
+// Start runs it in-process (tests use 127.0.0.1:0); tools/versd is the
+// command people run.
+package versd
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/versd/sshgw"
+	"github.com/vers-sh/terraform-provider-vers/internal/versd/store"
+)
+
+// Options configures Start.
+type Options struct {
+	Listen     string // HTTP API address; default "127.0.0.1:0"
+	SSHListen  string // SSH-over-TLS gateway address; default "127.0.0.1:0"
+	DataDir    string // required: SQLite database, layers, CA
+	APIKey     string // required: the bearer key every /api/v1 call must send
+	VMDomain   string // default "vm.versd.localhost"
+	BaseRootfs string // directory or tarball for new_root; empty = busybox
+	OrgName    string // default "local"; public repositories are org/repo
+	Logf       func(string, ...any)
+	// Middleware wraps the whole HTTP handler (tests observe or alter traffic).
+	Middleware func(http.Handler) http.Handler
+	Faults     FaultOptions // off unless Faults.Rate > 0
+}
+
+// Server is a running versd.
+type Server struct {
+	URL        string // http://host:port, without /api/v1
+	APIKey     string
+	SSHAddress string // host:port of the SSH-over-TLS gateway
+	CAFile     string // PEM CA bundle that signs the gateway's certificate
+	VMDomain   string
+	DataDir    string
+
+	opts    Options
+	logf    func(string, ...any)
+	db      *store.DB
+	vms     vmRuntime
+	gateway *sshgw.Gateway
+	http    *http.Server
+	faults  *faultInjector
+	ownerID string
+	sshPort int
+
+	// layerMu orders layer creation against garbage collection: commits and
+	// VM starts hold it shared, GC holds it exclusively, so GC never sees a
+	// layer the sandbox made but the database does not know yet.
+	layerMu sync.RWMutex
+	// vmLocks serialises state changes of one VM (commit, pause, delete).
+	vmLocks  idempotencyKeys
+	idemKeys idempotencyKeys
+	execs    *execRegistry
+
+	statsMu sync.Mutex
+	stats   Stats
+
+	closeOnce sync.Once
+	closeErr  error
+	serveDone chan struct{}
+}
+
+// Stats counts what the server did since start (or ResetStats).
+type Stats struct {
+	Requests       map[string]int // route pattern ("GET /api/v1/commits") → count
+	VMsCreated     int
+	Commits        int
+	FaultsInjected int
+}
+
+// Start opens the data directory, brings back the VMs that were running,
+// removes layers nothing refers to, and starts the HTTP API and the SSH
+// gateway. Close stops everything.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("versd: Options.DataDir is required")
+	}
+	if opts.APIKey == "" {
+		return nil, errors.New("versd: Options.APIKey is required")
+	}
+	opts.Listen = defaultString(opts.Listen, "127.0.0.1:0")
+	opts.SSHListen = defaultString(opts.SSHListen, "127.0.0.1:0")
+	opts.VMDomain = defaultString(opts.VMDomain, "vm.versd.localhost")
+	opts.OrgName = defaultString(opts.OrgName, "local")
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	dataDir, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("versd: creating the data directory: %w", err)
+	}
+	s := &Server{
+		APIKey: opts.APIKey, VMDomain: opts.VMDomain, DataDir: dataDir,
+		opts: opts, logf: opts.Logf, execs: newExecRegistry(),
+		stats: Stats{Requests: map[string]int{}}, serveDone: make(chan struct{}),
+	}
+	if opts.Faults.Rate > 0 {
+		if s.faults, err = newFaultInjector(opts.Faults); err != nil {
+			return nil, fmt.Errorf("versd: %w", err)
+		}
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.shutdown()
+		}
+	}()
+	if s.db, err = store.Open(filepath.Join(dataDir, "versd.db")); err != nil {
+		return nil, fmt.Errorf("versd: %w", err)
+	}
+	if s.ownerID, err = s.db.SetMetaIfAbsent(ctx, "owner_id", uuid.NewString()); err != nil {
+		return nil, fmt.Errorf("versd: %w", err)
+	}
+	if s.vms, err = openSandbox(dataDir, opts.BaseRootfs, opts.Logf); err != nil {
+		return nil, fmt.Errorf("versd: %w", err)
+	}
+	if err := s.restoreVMs(ctx); err != nil {
+		return nil, err
+	}
+	s.collectLayers(ctx)
+	if err := s.startGateway(dataDir); err != nil {
+		return nil, err
+	}
+	if err := s.startHTTP(); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+func defaultString(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// restoreVMs starts again every VM the database records: with fresh process
+// trees on their own (kept) writable layers. Memory is not snapshotted.
+func (s *Server) restoreVMs(ctx context.Context) error {
+	vms, err := s.db.ListVMs(ctx)
+	if err != nil {
+		return fmt.Errorf("versd: reading VMs: %w", err)
+	}
+	for _, vm := range vms {
+		if err := s.vms.StartVM(ctx, vm.ID, vm.Layers); err != nil {
+			return fmt.Errorf("versd: restarting VM %s: %w", vm.ID, err)
+		}
+		if vm.State == "paused" {
+			if err := s.vms.Pause(vm.ID); err != nil {
+				return fmt.Errorf("versd: pausing VM %s again: %w", vm.ID, err)
+			}
+		}
+	}
+	if len(vms) > 0 {
+		s.logf("versd: restarted %d VM(s)", len(vms))
+	}
+	return nil
+}
+
+// collectLayers deletes layers that no commit or VM refers to: leftovers of
+// deleted commits and VMs, or of a crash between a sandbox commit and its
+// database record. Failures are logged; the next pass retries.
+func (s *Server) collectLayers(ctx context.Context) {
+	s.layerMu.Lock()
+	defer s.layerMu.Unlock()
+	onDisk, err := s.vms.Layers()
+	if err != nil {
+		s.logf("versd: layer GC: listing layers: %v", err)
+		return
+	}
+	used, err := s.db.ReferencedLayers(ctx)
+	if err != nil {
+		s.logf("versd: layer GC: %v", err)
+		return
+	}
+	used[s.vms.BaseLayer()] = true
+	for _, id := range onDisk {
+		if used[id] {
+			continue
+		}
+		if err := s.vms.DeleteLayers(id); err != nil {
+			s.logf("versd: layer GC: %v", err)
+		}
+	}
+}
+
+func (s *Server) startGateway(dataDir string) error {
+	ca, err := sshgw.LoadOrCreateAuthority(dataDir)
+	if err != nil {
+		return fmt.Errorf("versd: %w", err)
+	}
+	s.CAFile = filepath.Join(dataDir, "ca.pem")
+	if data, err := os.ReadFile(s.CAFile); err != nil || string(data) != string(ca.CertPEM()) {
+		if err := os.WriteFile(s.CAFile, ca.CertPEM(), 0o644); err != nil {
+			return fmt.Errorf("versd: writing %s: %w", s.CAFile, err)
+		}
+	}
+	cert, err := ca.ServerCertificate(s.VMDomain)
+	if err != nil {
+		return fmt.Errorf("versd: %w", err)
+	}
+	hostKey, err := loadOrCreateHostKey(filepath.Join(dataDir, "ssh_host_ed25519_key"))
+	if err != nil {
+		return fmt.Errorf("versd: %w", err)
+	}
+	s.gateway, err = sshgw.New(sshgw.Options{TLSCert: cert, HostKey: hostKey, Lookup: s.lookupVM, Logf: s.logf})
+	if err != nil {
+		return fmt.Errorf("versd: %w", err)
+	}
+	l, err := net.Listen("tcp", s.opts.SSHListen)
+	if err != nil {
+		return fmt.Errorf("versd: SSH gateway cannot listen on %s: %w", s.opts.SSHListen, err)
+	}
+	s.SSHAddress = l.Addr().String()
+	s.sshPort = l.Addr().(*net.TCPAddr).Port
+	go func() {
+		if err := s.gateway.Serve(l); err != nil {
+			s.logf("versd: SSH gateway stopped: %v", err)
+		}
+	}()
+	return nil
+}
+
+// loadOrCreateHostKey keeps the gateway's SSH host key stable across restarts.
+func loadOrCreateHostKey(path string) (ssh.Signer, error) {
+	if data, err := os.ReadFile(path); err == nil {
+		return ssh.ParsePrivateKey(data)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "versd host key")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		return nil, err
+	}
+	return ssh.NewSignerFromKey(priv)
+}
+
+func (s *Server) startHTTP() error {
+	l, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("versd: HTTP API cannot listen on %s: %w", s.opts.Listen, err)
+	}
+	s.URL = "http://" + l.Addr().String()
+	var h http.Handler = s.routes()
+	h = limitBody(h)
+	h = s.authenticate(h)
+	if s.faults != nil {
+		h = s.injectFaults(h)
+	}
+	h = s.observe(h)
+	if s.opts.Middleware != nil {
+		h = s.opts.Middleware(h)
+	}
+	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, ErrorLog: nil}
+	go func() {
+		defer close(s.serveDone)
+		if err := s.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logf("versd: HTTP server stopped: %v", err)
+		}
+	}()
+	return nil
+}
+
+// Close stops the HTTP API and the gateway, stops the VMs' processes (their
+// disks and records stay, so the next Start brings them back) and closes the
+// database.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.shutdown() })
+	return s.closeErr
+}
+
+func (s *Server) shutdown() error {
+	var errs []error
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.http.Shutdown(ctx); err != nil {
+			s.http.Close()
+		}
+		cancel()
+		<-s.serveDone
+	}
+	if s.gateway != nil {
+		errs = append(errs, s.gateway.Close())
+	}
+	if s.vms != nil {
+		errs = append(errs, s.vms.Close())
+	}
+	if s.db != nil {
+		errs = append(errs, s.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	out := s.stats
+	out.Requests = make(map[string]int, len(s.stats.Requests))
+	for k, v := range s.stats.Requests {
+		out.Requests[k] = v
+	}
+	return out
+}
+
+// ResetStats zeroes the counters.
+func (s *Server) ResetStats() {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	s.stats = Stats{Requests: map[string]int{}}
+}
+
+func (s *Server) countRequest(route string) {
+	s.statsMu.Lock()
+	s.stats.Requests[route]++
+	s.statsMu.Unlock()
+}
+
+func (s *Server) countFault() {
+	s.statsMu.Lock()
+	s.stats.FaultsInjected++
+	s.statsMu.Unlock()
+}
+
+func (s *Server) countVMs(n int) {
+	s.statsMu.Lock()
+	s.stats.VMsCreated += n
+	s.statsMu.Unlock()
+}
+
+func (s *Server) countCommit() {
+	s.statsMu.Lock()
+	s.stats.Commits++
+	s.statsMu.Unlock()
+}
+
+// EnvExports returns the shell lines that point the provider (and the
+// official SDKs) at this server. It contains the API key: show it to the
+// user who started the server, never write it to a log.
+func (s *Server) EnvExports() string {
+	vars := map[string]string{
+		"VERS_BASE_URL":     s.URL,
+		"VERS_URL":          s.URL, // the official CLI reads VERS_URL
+		"VERS_API_KEY":      s.APIKey,
+		"VERS_SSH_ADDRESS":  s.SSHAddress,
+		"VERS_SSH_CA_FILE":  s.CAFile,
+		"VERS_VM_DOMAIN":    s.VMDomain,
+	}
+	names := make([]string, 0, len(vars))
+	for k := range vars {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, k := range names {
+		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(vars[k]))
+	}
+	return b.String()
+}
+
+func shellQuote(v string) string {
+	if v != "" && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/") == "" {
+		return v
+	}
+	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
+}

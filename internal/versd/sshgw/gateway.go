@@ -1,0 +1,303 @@
+package sshgw
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// handshakeTimeout bounds the TLS and SSH handshakes together, so a client
+// that connects and says nothing cannot hold a connection open.
+const handshakeTimeout = 20 * time.Second
+
+// VMTarget is what the gateway needs to know about one VM.
+type VMTarget struct {
+	// AuthorizedKey is the only key that opens this VM (user root).
+	AuthorizedKey ssh.PublicKey
+	// RootDir is the host path of the VM's root filesystem; SFTP is confined
+	// to it.
+	RootDir string
+	// Exec runs `sh -c command` in the VM and returns its exit code. It must
+	// return once ctx is done.
+	Exec func(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) (int, error)
+}
+
+// VMLookup resolves a VM id taken from the SNI name. An error rejects the
+// connection.
+type VMLookup func(vmID string) (*VMTarget, error)
+
+// Options configures a Gateway.
+type Options struct {
+	// TLSCert is the gateway's TLS certificate, normally from
+	// Authority.ServerCertificate.
+	TLSCert tls.Certificate
+	// HostKey is the SSH host key; nil generates an ed25519 key.
+	HostKey ssh.Signer
+	// Lookup resolves VM ids. Required.
+	Lookup VMLookup
+	// Logf receives connection events; nil discards them. Keys are never
+	// logged.
+	Logf func(string, ...any)
+}
+
+// Gateway serves SSH inside TLS, one VM per connection chosen by SNI.
+type Gateway struct {
+	tlsConfig *tls.Config
+	hostKey   ssh.Signer
+	lookup    VMLookup
+	logf      func(string, ...any)
+
+	// ctx is cancelled by Close; running commands watch it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	closed    bool
+	listeners map[net.Listener]struct{}
+	conns     map[net.Conn]struct{}
+	// wg counts connection handlers and the goroutines they start, so Close
+	// returns only when nothing of the gateway still runs.
+	wg sync.WaitGroup
+}
+
+// New checks opts and returns a Gateway ready to Serve.
+func New(opts Options) (*Gateway, error) {
+	if opts.Lookup == nil {
+		return nil, errors.New("sshgw: Options.Lookup is required")
+	}
+	if len(opts.TLSCert.Certificate) == 0 || opts.TLSCert.PrivateKey == nil {
+		return nil, errors.New("sshgw: Options.TLSCert has no certificate or key")
+	}
+	hostKey := opts.HostKey
+	if hostKey == nil {
+		var err error
+		if hostKey, err = newHostKey(); err != nil {
+			return nil, err
+		}
+	}
+	logf := opts.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Gateway{
+		tlsConfig: &tls.Config{
+			Certificates: []tls.Certificate{opts.TLSCert},
+			MinVersion:   tls.VersionTLS12,
+		},
+		hostKey:   hostKey,
+		lookup:    opts.Lookup,
+		logf:      logf,
+		ctx:       ctx,
+		cancel:    cancel,
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[net.Conn]struct{}),
+	}, nil
+}
+
+// Serve accepts connections on l until Close is called, then returns nil.
+// Any other listener failure is returned. Serve may run on several
+// listeners at once.
+func (g *Gateway) Serve(l net.Listener) error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		l.Close()
+		return nil
+	}
+	g.listeners[l] = struct{}{}
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		delete(g.listeners, l)
+		g.mu.Unlock()
+	}()
+
+	var backoff time.Duration
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			if g.isClosed() {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			// Transient failures such as running out of file descriptors:
+			// wait a little and keep serving, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			g.logf("sshgw: accept: %v; retrying in %v", err, backoff)
+			select {
+			case <-time.After(backoff):
+			case <-g.ctx.Done():
+				return nil
+			}
+			continue
+		}
+		backoff = 0
+		if !g.trackConn(conn) {
+			conn.Close()
+			return nil
+		}
+		go func() {
+			defer g.untrackConn(conn)
+			g.handleConn(conn)
+		}()
+	}
+}
+
+// Close stops every listener given to Serve, closes live connections, cancels
+// running commands and waits for the gateway's goroutines to finish.
+func (g *Gateway) Close() error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil
+	}
+	g.closed = true
+	g.cancel()
+	var firstErr error
+	for l := range g.listeners {
+		if err := l.Close(); err != nil && firstErr == nil && !errors.Is(err, net.ErrClosed) {
+			firstErr = err
+		}
+	}
+	for c := range g.conns {
+		c.Close()
+	}
+	g.mu.Unlock()
+	g.wg.Wait()
+	return firstErr
+}
+
+func (g *Gateway) isClosed() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.closed
+}
+
+// trackConn registers conn so Close can reach it; it reports false once the
+// gateway is closed.
+func (g *Gateway) trackConn(conn net.Conn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.conns[conn] = struct{}{}
+	g.wg.Add(1)
+	return true
+}
+
+func (g *Gateway) untrackConn(conn net.Conn) {
+	conn.Close()
+	g.mu.Lock()
+	delete(g.conns, conn)
+	g.mu.Unlock()
+	g.wg.Done()
+}
+
+// goTracked runs f on a goroutine that Close waits for.
+func (g *Gateway) goTracked(f func()) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		f()
+	}()
+}
+
+// vmIDFromServerName takes the first DNS label of the SNI name.
+func vmIDFromServerName(name string) string {
+	label, _, _ := strings.Cut(name, ".")
+	return strings.ToLower(label)
+}
+
+func (g *Gateway) handleConn(raw net.Conn) {
+	remote := raw.RemoteAddr().String()
+	_ = raw.SetDeadline(time.Now().Add(handshakeTimeout))
+
+	tlsConn := tls.Server(raw, g.tlsConfig)
+	hsCtx, hsCancel := context.WithTimeout(g.ctx, handshakeTimeout)
+	err := tlsConn.HandshakeContext(hsCtx)
+	hsCancel()
+	if err != nil {
+		g.logf("sshgw: %s: TLS handshake failed: %v", remote, err)
+		return
+	}
+	defer tlsConn.Close()
+
+	vmID := vmIDFromServerName(tlsConn.ConnectionState().ServerName)
+	if vmID == "" {
+		g.logf("sshgw: %s: rejected: no SNI server name", remote)
+		return
+	}
+	target, err := g.lookup(vmID)
+	if err != nil {
+		g.logf("sshgw: %s: rejected VM %s: %v", remote, vmID, err)
+		return
+	}
+	if target == nil || target.AuthorizedKey == nil {
+		g.logf("sshgw: %s: rejected VM %s: no authorized key", remote, vmID)
+		return
+	}
+
+	sshConn, chans, reqs, err := ssh.NewServerConn(tlsConn, g.serverConfig(target))
+	if err != nil {
+		g.logf("sshgw: %s: VM %s: SSH handshake failed: %v", remote, vmID, err)
+		return
+	}
+	defer sshConn.Close()
+	_ = tlsConn.SetDeadline(time.Time{})
+	g.logf("sshgw: %s: VM %s: root connected", remote, vmID)
+
+	connCtx, connCancel := context.WithCancel(g.ctx)
+	defer connCancel()
+
+	g.goTracked(func() { answerGlobalRequests(reqs) })
+	for newCh := range chans {
+		if newCh.ChannelType() != "session" {
+			_ = newCh.Reject(ssh.UnknownChannelType, fmt.Sprintf("channel type %q is not supported", newCh.ChannelType()))
+			continue
+		}
+		s := &session{gw: g, target: target, vmID: vmID, remote: remote}
+		g.goTracked(func() { s.serve(connCtx, newCh) })
+	}
+	g.logf("sshgw: %s: VM %s: connection closed", remote, vmID)
+}
+
+// serverConfig accepts only user root presenting exactly the VM's key.
+func (g *Gateway) serverConfig(target *VMTarget) *ssh.ServerConfig {
+	cfg := &ssh.ServerConfig{
+		ServerVersion: "SSH-2.0-versd",
+		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			// Evaluate both conditions before deciding, so the reply does not
+			// depend on which one failed first.
+			keyOK := sameKey(key, target.AuthorizedKey)
+			userOK := meta.User() == "root"
+			if keyOK && userOK {
+				return &ssh.Permissions{}, nil
+			}
+			return nil, errors.New("sshgw: key not authorized")
+		},
+	}
+	cfg.AddHostKey(g.hostKey)
+	return cfg
+}
+
+// answerGlobalRequests answers keepalives positively and refuses everything
+// else (port forwarding and the like).
+func answerGlobalRequests(reqs <-chan *ssh.Request) {
+	for req := range reqs {
+		if req.WantReply {
+			_ = req.Reply(req.Type == "keepalive@openssh.com", nil)
+		}
+	}
+}

@@ -1,0 +1,185 @@
+package sshgw
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+)
+
+const testDomain = "vm.test"
+
+// testVM is one VM known to a test gateway: its target and the private key
+// a client would fetch from GET /vm/{id}/ssh_key.
+type testVM struct {
+	id         string
+	privatePEM []byte
+	target     *VMTarget
+}
+
+// testGateway is a Gateway serving on 127.0.0.1:0 with its CA and host key.
+type testGateway struct {
+	gw       *Gateway
+	addr     string
+	ca       *Authority
+	hostKey  ssh.PublicKey
+	serveErr chan error
+
+	mu      sync.Mutex
+	lookups []string // every VM id Lookup was asked for
+}
+
+// fakeExec stands in for a sandbox: it echoes the command and stdin to
+// stdout, writes a marker to stderr, and fails with 7 for "fail".
+func fakeExec(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	in, err := io.ReadAll(stdin)
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(stdout, "out:%s\n%s", command, in)
+	fmt.Fprintf(stderr, "err:%s", command)
+	if command == "fail" {
+		return 7, nil
+	}
+	if command == "broken" {
+		return 0, errors.New("sandbox unavailable")
+	}
+	return 0, nil
+}
+
+func newTestVM(t testing.TB, id, rootDir string) *testVM {
+	t.Helper()
+	privatePEM, pub, err := NewVMKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testVM{
+		id:         id,
+		privatePEM: privatePEM,
+		target:     &VMTarget{AuthorizedKey: pub, RootDir: rootDir, Exec: fakeExec},
+	}
+}
+
+func startGateway(t testing.TB, vms ...*testVM) *testGateway {
+	t.Helper()
+	ca, err := LoadOrCreateAuthority(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.ServerCertificate(testDomain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostKey, err := newHostKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := &testGateway{ca: ca, hostKey: hostKey.PublicKey(), serveErr: make(chan error, 1)}
+	byID := make(map[string]*VMTarget)
+	for _, vm := range vms {
+		byID[vm.id] = vm.target
+	}
+	gw, err := New(Options{
+		TLSCert: cert,
+		HostKey: hostKey,
+		Lookup: func(id string) (*VMTarget, error) {
+			tg.mu.Lock()
+			tg.lookups = append(tg.lookups, id)
+			tg.mu.Unlock()
+			if target, ok := byID[id]; ok {
+				return target, nil
+			}
+			return nil, errors.New("VM not found")
+		},
+		Logf: func(format string, args ...any) {
+			msg := fmt.Sprintf(format, args...)
+			if strings.Contains(msg, "PRIVATE KEY") {
+				t.Errorf("log line leaks key material: %s", msg)
+			}
+			t.Log(msg)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.gw, tg.addr = gw, l.Addr().String()
+	go func() { tg.serveErr <- gw.Serve(l) }()
+	t.Cleanup(func() {
+		if err := gw.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := <-tg.serveErr; err != nil {
+			t.Errorf("Serve after Close: %v", err)
+		}
+	})
+	return tg
+}
+
+func (tg *testGateway) lookedUp() []string {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return append([]string(nil), tg.lookups...)
+}
+
+// dialTLS opens TLS to the gateway with CA verification on. An empty or IP
+// serverName sends no SNI.
+func (tg *testGateway) dialTLS(serverName string) (*tls.Conn, error) {
+	return tls.Dial("tcp", tg.addr, &tls.Config{RootCAs: tg.ca.CertPool(), ServerName: serverName})
+}
+
+// dialSSH connects as user with the given private key to the VM named by
+// serverName, the way a Vers client does.
+func (tg *testGateway) dialSSH(serverName, user string, privatePEM []byte) (*ssh.Client, error) {
+	signer, err := ssh.ParsePrivateKey(privatePEM)
+	if err != nil {
+		return nil, err
+	}
+	tlsConn, err := tg.dialTLS(serverName)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &ssh.ClientConfig{
+		User:            user,
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: ssh.FixedHostKey(tg.hostKey),
+	}
+	conn, chans, reqs, err := ssh.NewClientConn(tlsConn, serverName, cfg)
+	if err != nil {
+		tlsConn.Close()
+		return nil, err
+	}
+	return ssh.NewClient(conn, chans, reqs), nil
+}
+
+// mustDial connects as root to vm and closes the client at cleanup.
+func (tg *testGateway) mustDial(t testing.TB, vm *testVM) *ssh.Client {
+	t.Helper()
+	client, err := tg.dialSSH(vm.id+"."+testDomain, "root", vm.privatePEM)
+	if err != nil {
+		t.Fatalf("dial VM %s: %v", vm.id, err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client
+}
+
+func (tg *testGateway) mustSFTP(t testing.TB, vm *testVM, opts ...sftp.ClientOption) *sftp.Client {
+	t.Helper()
+	client, err := sftp.NewClient(tg.mustDial(t, vm), opts...)
+	if err != nil {
+		t.Fatalf("sftp to VM %s: %v", vm.id, err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client
+}

@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// Repo is a repository of the server's single organisation.
+type Repo struct {
+	ID          string
+	Name        string
+	Description *string
+	IsPublic    bool
+	CreatedAt   string
+}
+
+const repoColumns = `id, name, description, is_public, created_at`
+
+func scanRepo(s scanner) (Repo, error) {
+	var r Repo
+	var desc sql.NullString
+	if err := s.Scan(&r.ID, &r.Name, &desc, &r.IsPublic, &r.CreatedAt); err != nil {
+		return Repo{}, err
+	}
+	r.Description = strPtr(desc)
+	return r, nil
+}
+
+// CreateRepo records a repository; a duplicate name is ErrConflict.
+func (d *DB) CreateRepo(ctx context.Context, r Repo) error {
+	_, err := d.db.ExecContext(ctx, `INSERT INTO repos(`+repoColumns+`) VALUES (?,?,?,?,?)`,
+		r.ID, r.Name, nullable(r.Description), r.IsPublic, r.CreatedAt)
+	if isUniqueViolation(err) {
+		return ErrConflict
+	}
+	return err
+}
+
+// GetRepo returns a repository by name or ErrNotFound.
+func (d *DB) GetRepo(ctx context.Context, name string) (Repo, error) {
+	r, err := scanRepo(d.db.QueryRowContext(ctx, `SELECT `+repoColumns+` FROM repos WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Repo{}, ErrNotFound
+	}
+	return r, err
+}
+
+// ListRepos returns repositories by name; publicOnly keeps the public ones.
+func (d *DB) ListRepos(ctx context.Context, publicOnly bool) ([]Repo, error) {
+	q := `SELECT ` + repoColumns + ` FROM repos`
+	if publicOnly {
+		q += ` WHERE is_public = 1`
+	}
+	rows, err := d.db.QueryContext(ctx, q+` ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Repo{}
+	for rows.Next() {
+		r, err := scanRepo(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SetRepoVisibility sets is_public.
+func (d *DB) SetRepoVisibility(ctx context.Context, name string, isPublic bool) error {
+	return affectedOne(d.db.ExecContext(ctx, `UPDATE repos SET is_public = ? WHERE name = ?`, isPublic, name))
+}
+
+// DeleteRepo removes a repository and all its tags in one transaction;
+// commits are untouched.
+func (d *DB) DeleteRepo(ctx context.Context, name string) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var id string
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM repos WHERE name = ?`, name).Scan(&id); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM repo_tags WHERE repo_id = ?`, id); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM repos WHERE id = ?`, id); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// EnsureRepo returns the named repository, creating it when missing (fork).
+func (d *DB) EnsureRepo(ctx context.Context, r Repo) (Repo, error) {
+	if _, err := d.db.ExecContext(ctx, `INSERT OR IGNORE INTO repos(`+repoColumns+`) VALUES (?,?,?,?,?)`,
+		r.ID, r.Name, nullable(r.Description), r.IsPublic, r.CreatedAt); err != nil {
+		return Repo{}, err
+	}
+	return d.GetRepo(ctx, r.Name)
+}
+
+// Idempotent is a stored first response to a POST with X-Idempotency-Key.
+type Idempotent struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// GetIdempotent returns the stored response for key on route, if any.
+func (d *DB) GetIdempotent(ctx context.Context, key, route string) (Idempotent, bool, error) {
+	var r Idempotent
+	err := d.db.QueryRowContext(ctx, `SELECT status, content_type, body FROM idempotency WHERE key = ? AND route = ?`,
+		key, route).Scan(&r.Status, &r.ContentType, &r.Body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Idempotent{}, false, nil
+	}
+	return r, err == nil, err
+}
+
+// PutIdempotent stores the first response for key on route.
+func (d *DB) PutIdempotent(ctx context.Context, key, route string, r Idempotent, now string) error {
+	_, err := d.db.ExecContext(ctx, `INSERT OR IGNORE INTO idempotency(key, route, status, content_type, body, created_at)
+		VALUES (?,?,?,?,?,?)`, key, route, r.Status, r.ContentType, r.Body, now)
+	return err
+}
