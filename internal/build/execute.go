@@ -181,6 +181,10 @@ func (ex *executor) progress(e Event) {
 
 func (ex *executor) run(ctx context.Context) (*Result, error) {
 	df := ex.prep.Dockerfile
+	if df.From.Kind == dockerfile.FromScratch && ex.prep.Spec.VMConfig == nil {
+		return nil, fmt.Errorf("%s:%d: FROM scratch needs vm_config (vcpu_count, mem_size_mib, fs_size_mib) to size the new VM; add a vm_config block",
+			ex.prep.DockerfileName, df.From.Line)
+	}
 	base, err := ex.resolveBase(ctx)
 	if err != nil {
 		return nil, err

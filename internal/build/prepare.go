@@ -79,7 +79,9 @@ func ParseDockerfile(spec Spec) (*dockerfile.Dockerfile, error) {
 }
 
 // Prepare parses the Dockerfile, opens the context, checks every COPY/ADD
-// source and computes the context hash.
+// source and computes the context hash. A FROM scratch spec without
+// VMConfig still hashes (the context_hash function needs that); Execute
+// refuses to run it.
 func Prepare(ctx context.Context, spec Spec) (*Prepared, error) {
 	content, rel, display, err := spec.dockerfileBytes()
 	if err != nil {
@@ -88,9 +90,6 @@ func Prepare(ctx context.Context, spec Spec) (*Prepared, error) {
 	df, err := dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs})
 	if err != nil {
 		return nil, err
-	}
-	if df.From.Kind == dockerfile.FromScratch && spec.VMConfig == nil {
-		return nil, fmt.Errorf("%s:%d: FROM scratch needs vm_config (vcpu_count, mem_size_mib, fs_size_mib) to size the new VM; add a vm_config block", display, df.From.Line)
 	}
 	bc, err := buildcontext.Open(spec.ContextDir, rel)
 	if err != nil {

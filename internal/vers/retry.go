@@ -84,7 +84,8 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 			return nil, fmt.Errorf("vers api: %s %s: %w", cl.method, cl.path, err)
 		}
 		started := time.Now()
-		resp, wrote, err := c.attempt(ctx, cl, payload, idempotencyKey)
+		resp, wrote, replayed, err := c.attempt(ctx, cl, payload, idempotencyKey)
+		maybeApplied = maybeApplied || replayed
 		fields := map[string]any{"method": cl.method, "path": cl.path, "attempt": attempt + 1,
 			"duration_ms": time.Since(started).Milliseconds()}
 		if err != nil {
@@ -160,15 +161,23 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 // fully written before a failure (so the server may have acted on it).
 // On success the response body stays open; for a stream its context is
 // released when the body is closed.
-func (c *Client) attempt(ctx context.Context, cl call, payload []byte, idempotencyKey string) (resp *http.Response, wrote bool, err error) {
+//
+// net/http itself replays a request that carries X-Idempotency-Key when a
+// reused connection fails; writes counts every write so that such a replay
+// is still known to follow a possibly-applied attempt (replayed).
+func (c *Client) attempt(ctx context.Context, cl call, payload []byte, idempotencyKey string) (resp *http.Response, wrote, replayed bool, err error) {
 	attemptCtx, cancel := context.WithCancelCause(ctx)
 	var timer *time.Timer
 	if c.timeout > 0 {
 		timer = time.AfterFunc(c.timeout, func() { cancel(errAttemptTimeout) })
 	}
-	var wroteFlag atomic.Bool
+	var writes atomic.Int32
 	attemptCtx = httptrace.WithClientTrace(attemptCtx, &httptrace.ClientTrace{
-		WroteRequest: func(info httptrace.WroteRequestInfo) { wroteFlag.Store(info.Err == nil) },
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				writes.Add(1)
+			}
+		},
 	})
 	release := func() {
 		if timer != nil {
@@ -184,7 +193,7 @@ func (c *Client) attempt(ctx context.Context, cl call, payload []byte, idempoten
 	req, err := http.NewRequestWithContext(attemptCtx, cl.method, c.endpoint(cl.path, cl.query), body)
 	if err != nil {
 		release()
-		return nil, false, err
+		return nil, false, false, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.apiKey)
 	req.Header.Set("User-Agent", c.userAgent)
@@ -206,7 +215,7 @@ func (c *Client) attempt(ctx context.Context, cl call, payload []byte, idempoten
 			err = fmt.Errorf("%w after %s", errAttemptTimeout, c.timeout)
 		}
 		release()
-		return nil, wroteFlag.Load(), err
+		return nil, writes.Load() > 0, writes.Load() > 1, err
 	}
 	if cl.stream && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		// The per-attempt timeout covers only the wait for headers: a long
@@ -214,13 +223,13 @@ func (c *Client) attempt(ctx context.Context, cl call, payload []byte, idempoten
 		if timer != nil && !timer.Stop() {
 			resp.Body.Close()
 			cancel(nil)
-			return nil, true, fmt.Errorf("%w after %s", errAttemptTimeout, c.timeout)
+			return nil, true, writes.Load() > 1, fmt.Errorf("%w after %s", errAttemptTimeout, c.timeout)
 		}
 		resp.Body = &releasingBody{ReadCloser: resp.Body, release: func() { cancel(nil) }}
-		return resp, true, nil
+		return resp, true, writes.Load() > 1, nil
 	}
 	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
-	return resp, true, nil
+	return resp, true, writes.Load() > 1, nil
 }
 
 // releasingBody releases the attempt's context and timer when closed.

@@ -84,7 +84,6 @@ func (c *Client) DialSSH(ctx context.Context, vmID string) (*SSHConn, error) {
 		// (by certificate, unless the user explicitly disabled verification),
 		// and SSH runs inside that channel; the SSH host key adds nothing.
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), //nolint:gosec // authenticated by TLS, see above
-		Timeout:         c.sshDialTimeout,
 	}
 	sshConn, chans, reqs, err := ssh.NewClientConn(conn, host, sshConf)
 	if !stopWatch() {

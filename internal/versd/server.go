@@ -71,6 +71,9 @@ type Server struct {
 	vmLocks  idempotencyKeys
 	idemKeys idempotencyKeys
 	execs    *execRegistry
+	// execCtx outlives requests (a stream can be re-attached) and ends at Close.
+	execCtx    context.Context
+	execCancel context.CancelFunc
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -117,6 +120,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		opts: opts, logf: opts.Logf, execs: newExecRegistry(),
 		stats: Stats{Requests: map[string]int{}}, serveDone: make(chan struct{}),
 	}
+	s.execCtx, s.execCancel = context.WithCancel(context.Background())
 	if opts.Faults.Rate > 0 {
 		if s.faults, err = newFaultInjector(opts.Faults); err != nil {
 			return nil, fmt.Errorf("versd: %w", err)
@@ -308,6 +312,7 @@ func (s *Server) shutdown() error {
 		cancel()
 		<-s.serveDone
 	}
+	s.execCancel()
 	if s.gateway != nil {
 		errs = append(errs, s.gateway.Close())
 	}

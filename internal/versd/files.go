@@ -1,0 +1,195 @@
+package versd
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/vers"
+	"github.com/vers-sh/terraform-provider-vers/internal/versd/sshgw"
+	"github.com/vers-sh/terraform-provider-vers/internal/versd/store"
+)
+
+// maxFileRead bounds GET /files; larger files go through SFTP.
+const maxFileRead = 32 << 20
+
+// vmPath turns an API path ("/etc/hosts" or "etc/hosts") into a path
+// relative to the VM root. os.Root then refuses anything that escapes,
+// through ".." or through symlinks.
+func vmPath(p string) (string, error) {
+	if p == "" {
+		return "", badRequest("path is required")
+	}
+	if strings.ContainsRune(p, 0) {
+		return "", badRequest("path contains a NUL byte")
+	}
+	rel := strings.TrimLeft(path.Clean("/"+p), "/")
+	if rel == "" {
+		return "", badRequest("path %q is the root directory, not a file", truncate(p, 200))
+	}
+	return rel, nil
+}
+
+// openVMRoot opens the running VM's root filesystem. The caller holds the
+// VM lock, so a commit cannot rename the writable layer underneath.
+func (s *Server) openVMRoot(vm store.VM) (*os.Root, error) {
+	if vm.State == vers.VMStatePaused {
+		return nil, conflict("VM is paused; resume it with PATCH /api/v1/vm/{id}/state {\"state\":\"Running\"}")
+	}
+	dir, err := s.vms.RootDir(vm.ID)
+	if err != nil {
+		return nil, mapRuntimeError(err)
+	}
+	return os.OpenRoot(dir)
+}
+
+func fileError(p string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return notFound("file not found in the VM: %s", truncate(p, 200))
+	case strings.Contains(err.Error(), "escapes") || strings.Contains(err.Error(), "path escapes"):
+		return badRequest("path %s escapes the VM's root filesystem", truncate(p, 200))
+	case errors.Is(err, fs.ErrPermission):
+		return errorf(http.StatusForbidden, "permission denied: %s", truncate(p, 200))
+	}
+	var apiErr *apiError
+	if errors.As(err, &apiErr) {
+		return err
+	}
+	return badRequest("%s: %v", truncate(p, 200), err)
+}
+
+func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
+	vm, err := s.getVM(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	p := r.URL.Query().Get("path")
+	rel, err := vmPath(p)
+	if err != nil {
+		return err
+	}
+	unlock := s.vmLocks.lock(vm.ID)
+	defer unlock()
+	root, err := s.openVMRoot(vm)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	f, err := root.Open(rel)
+	if err != nil {
+		return fileError(p, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fileError(p, err)
+	}
+	if !st.Mode().IsRegular() {
+		return badRequest("%s is not a regular file", truncate(p, 200))
+	}
+	if st.Size() > maxFileRead {
+		return errorf(http.StatusRequestEntityTooLarge, "%s is %d bytes; the files API returns at most %d (use SFTP for large files)", truncate(p, 200), st.Size(), maxFileRead)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxFileRead+1))
+	if err != nil {
+		return fileError(p, err)
+	}
+	writeJSON(w, http.StatusOK, vers.FileContent{ContentB64: base64.StdEncoding.EncodeToString(data)})
+	return nil
+}
+
+func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
+	vm, err := s.getVM(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Path       string `json:"path"`
+		ContentB64 string `json:"content_b64"`
+		Mode       *int64 `json:"mode"`
+		CreateDirs bool   `json:"create_dirs"`
+	}
+	if err := decodeJSON(r, &req, false); err != nil {
+		return err
+	}
+	rel, err := vmPath(req.Path)
+	if err != nil {
+		return err
+	}
+	data, err := base64.StdEncoding.DecodeString(req.ContentB64)
+	if err != nil {
+		return badRequest("content_b64 is not valid standard base64: %v", err)
+	}
+	mode := os.FileMode(0o644)
+	if req.Mode != nil {
+		if *req.Mode < 0 || *req.Mode > 0o7777 {
+			return badRequest("mode %d is outside 0..07777 (send it as a number, e.g. 420 for 0644)", *req.Mode)
+		}
+		mode = os.FileMode(*req.Mode) & fs.ModePerm
+	}
+	unlock := s.vmLocks.lock(vm.ID)
+	defer unlock()
+	root, err := s.openVMRoot(vm)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if req.CreateDirs {
+		if dir := path.Dir(rel); dir != "." {
+			if err := root.MkdirAll(dir, 0o755); err != nil {
+				return fileError(req.Path, err)
+			}
+		}
+	}
+	f, err := root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return fileError(req.Path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fileError(req.Path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fileError(req.Path, err)
+	}
+	if err := root.Chmod(rel, mode); err != nil {
+		return fileError(req.Path, err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"path": "/" + rel, "size": len(data)})
+	return nil
+}
+
+// lookupVM resolves a VM for the SSH gateway: its own public key, its root
+// and an exec that runs `sh -c` inside it.
+func (s *Server) lookupVM(vmID string) (*sshgw.VMTarget, error) {
+	ctx := context.Background()
+	vm, err := s.db.GetVM(ctx, vmID)
+	if err != nil {
+		return nil, fmt.Errorf("VM %s: %w", truncate(vmID, 64), err)
+	}
+	signer, err := ssh.ParsePrivateKey([]byte(vm.SSHKey))
+	if err != nil {
+		return nil, fmt.Errorf("VM %s: stored key unreadable", vm.ID)
+	}
+	dir, err := s.vms.RootDir(vm.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &sshgw.VMTarget{
+		AuthorizedKey: signer.PublicKey(),
+		RootDir:       dir,
+		Exec: func(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+			return s.vms.Exec(ctx, vm.ID, execSpec{Command: []string{"/bin/sh", "-c", command}}, stdin, stdout, stderr)
+		},
+	}, nil
+}

@@ -1,0 +1,126 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+)
+
+// ExecSpec describes a command to run in a VM.
+type ExecSpec struct {
+	Command     []string          `json:"command"`
+	Env         map[string]string `json:"env,omitempty"` // over PATH, HOME and HOSTNAME defaults
+	WorkingDir  string            `json:"working_dir,omitempty"`
+	TimeoutSecs int64             `json:"timeout_secs,omitempty"` // 0: none
+}
+
+// Exit codes that the VM reports the way Docker and coreutils do.
+const (
+	ExitTimeout       = 124 // TimeoutSecs elapsed; the process group was killed
+	ExitCannotExecute = 126 // missing working directory, not executable
+	ExitNotFound      = 127 // no such command
+)
+
+// Exec runs a command in the VM and streams its output. It returns the
+// command's exit code (128+n when killed by signal n, ExitTimeout on
+// timeout). Cancelling ctx kills the process group and returns ctx.Err().
+// Exec returns when the process has exited; it does not wait for stdin to
+// reach EOF, and output that background processes write after a short grace
+// period is dropped.
+func (m *Manager) Exec(ctx context.Context, id string, spec ExecSpec, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	if len(spec.Command) == 0 {
+		return -1, errNoCommand
+	}
+	v, err := m.running(id)
+	if err != nil {
+		return -1, err
+	}
+	if v.isPaused() {
+		return -1, fmt.Errorf("sandbox: VM %s: %w", id, ErrPaused)
+	}
+	if err := ctx.Err(); err != nil {
+		return -1, err
+	}
+	conn, err := v.open()
+	if err != nil {
+		return -1, err
+	}
+	defer conn.Close()
+	// Closing the connection is how the agent learns to kill the command.
+	stopWatch := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stopWatch()
+
+	if err := writeJSONFrame(conn, frameRequest, request{Op: "exec", Exec: &spec}); err != nil {
+		return -1, m.execError(ctx, v, err)
+	}
+	if stdin == nil {
+		if err := writeFrame(conn, frameStdinEOF, nil); err != nil {
+			return -1, m.execError(ctx, v, err)
+		}
+	} else {
+		go sendStdin(conn, stdin)
+	}
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	for {
+		kind, payload, err := readFrame(conn)
+		if err != nil {
+			return -1, m.execError(ctx, v, err)
+		}
+		switch kind {
+		case frameStdout:
+			if _, err := stdout.Write(payload); err != nil {
+				return -1, fmt.Errorf("sandbox: writing stdout: %w", err)
+			}
+		case frameStderr:
+			if _, err := stderr.Write(payload); err != nil {
+				return -1, fmt.Errorf("sandbox: writing stderr: %w", err)
+			}
+		case frameExit:
+			var resp response
+			if err := json.Unmarshal(payload, &resp); err != nil {
+				return -1, err
+			}
+			if resp.Error != "" {
+				return -1, fmt.Errorf("sandbox: VM %s: exec: %s", id, resp.Error)
+			}
+			return resp.ExitCode, nil
+		}
+	}
+}
+
+func sendStdin(conn net.Conn, stdin io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := stdin.Read(buf)
+		if n > 0 {
+			if werr := writeFrame(conn, frameStdin, buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			// EOF or a failing reader: either way the command sees EOF.
+			_ = writeFrame(conn, frameStdinEOF, nil)
+			return
+		}
+	}
+}
+
+// execError explains a broken exec connection: cancellation, or a VM that
+// went away (deleted, committed, crashed).
+func (m *Manager) execError(ctx context.Context, v *vm, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	if v.hasExited() || errors.Is(err, io.EOF) {
+		return fmt.Errorf("sandbox: VM %s stopped during exec: %w", v.id, ErrNotRunning)
+	}
+	return fmt.Errorf("sandbox: VM %s: exec: %w", v.id, err)
+}

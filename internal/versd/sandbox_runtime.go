@@ -1,0 +1,69 @@
+package versd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/versd/sandbox"
+)
+
+// sandboxRuntime adapts *sandbox.Manager to vmRuntime, translating its
+// errors into the runtime errors the handlers map to HTTP statuses.
+type sandboxRuntime struct{ m *sandbox.Manager }
+
+func openSandbox(dataDir, baseRootfs string, logf func(string, ...any)) (vmRuntime, error) {
+	m, err := sandbox.New(sandbox.Options{DataDir: dataDir, BaseRootfs: baseRootfs, Logf: logf})
+	if err != nil {
+		return nil, err
+	}
+	return sandboxRuntime{m}, nil
+}
+
+// sandboxErr keeps the sandbox's message but makes errors.Is match ours.
+func sandboxErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sandbox.ErrNotFound):
+		return fmt.Errorf("%w (%v)", errVMNotFound, err)
+	case errors.Is(err, sandbox.ErrPaused):
+		return fmt.Errorf("%w (%v)", errVMPaused, err)
+	case errors.Is(err, sandbox.ErrNotRunning):
+		return fmt.Errorf("%w (%v)", errVMNotRunning, err)
+	}
+	return err
+}
+
+func (r sandboxRuntime) BaseLayer() string { return r.m.BaseLayer() }
+
+func (r sandboxRuntime) StartVM(ctx context.Context, id string, layers []string) error {
+	return sandboxErr(r.m.StartVM(ctx, id, layers))
+}
+
+func (r sandboxRuntime) Commit(ctx context.Context, id string, keepPaused bool) ([]string, error) {
+	layers, err := r.m.Commit(ctx, id, keepPaused)
+	return layers, sandboxErr(err)
+}
+
+func (r sandboxRuntime) Pause(id string) error    { return sandboxErr(r.m.Pause(id)) }
+func (r sandboxRuntime) Resume(id string) error   { return sandboxErr(r.m.Resume(id)) }
+func (r sandboxRuntime) DeleteVM(id string) error { return sandboxErr(r.m.DeleteVM(id)) }
+
+func (r sandboxRuntime) Layers() ([]string, error)        { return r.m.Layers() }
+func (r sandboxRuntime) DeleteLayers(ids ...string) error { return r.m.DeleteLayers(ids...) }
+
+func (r sandboxRuntime) Exec(ctx context.Context, id string, spec execSpec, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	code, err := r.m.Exec(ctx, id, sandbox.ExecSpec{
+		Command: spec.Command, Env: spec.Env, WorkingDir: spec.WorkingDir, TimeoutSecs: spec.TimeoutSecs,
+	}, stdin, stdout, stderr)
+	return code, sandboxErr(err)
+}
+
+func (r sandboxRuntime) RootDir(id string) (string, error) {
+	dir, err := r.m.RootDir(id)
+	return dir, sandboxErr(err)
+}
+
+func (r sandboxRuntime) Close() error { return r.m.Close() }

@@ -1,0 +1,261 @@
+package sshgw
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+)
+
+const (
+	vmA = "0b6f4c1e-2a3d-4e5f-8a9b-0c1d2e3f4a5b"
+	vmB = "7c8d9e0f-1a2b-4c3d-9e4f-5a6b7c8d9e0f"
+)
+
+func TestExecReturnsOutputAndExitStatus(t *testing.T) {
+	vm := newTestVM(t, vmA, t.TempDir())
+	client := startGateway(t, vm).mustDial(t, vm)
+
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	sess.Stdin = strings.NewReader("from stdin")
+	sess.Stdout, sess.Stderr = &stdout, &stderr
+	err = sess.Run("fail")
+	var exitErr *ssh.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitStatus() != 7 {
+		t.Fatalf("Run(fail) = %v, want exit status 7", err)
+	}
+	if got, want := stdout.String(), "out:fail\nfrom stdin"; got != want {
+		t.Errorf("stdout = %q, want %q", got, want)
+	}
+	if got, want := stderr.String(), "err:fail"; got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
+	}
+
+	sess, err = client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sess.Output("echo ok")
+	if err != nil {
+		t.Fatalf("Run(echo ok): %v", err)
+	}
+	if got, want := string(out), "out:echo ok\n"; got != want {
+		t.Errorf("stdout = %q, want %q", got, want)
+	}
+}
+
+func TestExecFailureReportsStatus255(t *testing.T) {
+	vm := newTestVM(t, vmA, t.TempDir())
+	client := startGateway(t, vm).mustDial(t, vm)
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	sess.Stderr = &stderr
+	err = sess.Run("broken")
+	var exitErr *ssh.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitStatus() != 255 {
+		t.Fatalf("Run(broken) = %v, want exit status 255", err)
+	}
+	if !strings.Contains(stderr.String(), "sandbox unavailable") {
+		t.Errorf("stderr = %q, want the Exec error", stderr.String())
+	}
+}
+
+func TestEnvIsExportedBeforeCommand(t *testing.T) {
+	vm := newTestVM(t, vmA, t.TempDir())
+	client := startGateway(t, vm).mustDial(t, vm)
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Setenv("GREETING", "it's here"); err != nil {
+		t.Fatalf("Setenv: %v", err)
+	}
+	if err := sess.Setenv("bad name", "x"); err == nil {
+		t.Error("Setenv with an invalid name was accepted")
+	}
+	out, err := sess.Output("run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `out:export GREETING='it'\''s here'; run` + "\n"
+	if string(out) != want {
+		t.Errorf("command seen by Exec = %q, want %q", out, want)
+	}
+}
+
+func TestShellAndPtyRefused(t *testing.T) {
+	vm := newTestVM(t, vmA, t.TempDir())
+	client := startGateway(t, vm).mustDial(t, vm)
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err == nil {
+		t.Error("pty-req was accepted")
+	}
+	if err := sess.Shell(); err == nil {
+		t.Error("shell was accepted")
+	}
+	if err := sess.RequestSubsystem("netconf"); err == nil {
+		t.Error("unknown subsystem was accepted")
+	}
+	// The channel still works for an exec after the refusals.
+	out, err := sess.Output("after")
+	if err != nil || string(out) != "out:after\n" {
+		t.Errorf("exec after refusals = %q, %v", out, err)
+	}
+}
+
+func TestOtherChannelTypesRejected(t *testing.T) {
+	vm := newTestVM(t, vmA, t.TempDir())
+	client := startGateway(t, vm).mustDial(t, vm)
+	for _, kind := range []string{"direct-tcpip", "x11", "auth-agent@openssh.com"} {
+		_, _, err := client.OpenChannel(kind, nil)
+		var openErr *ssh.OpenChannelError
+		if !errors.As(err, &openErr) || openErr.Reason != ssh.UnknownChannelType {
+			t.Errorf("OpenChannel(%s) = %v, want UnknownChannelType rejection", kind, err)
+		}
+	}
+}
+
+func TestGlobalRequests(t *testing.T) {
+	vm := newTestVM(t, vmA, t.TempDir())
+	client := startGateway(t, vm).mustDial(t, vm)
+	ok, _, err := client.SendRequest("keepalive@openssh.com", true, nil)
+	if err != nil || !ok {
+		t.Errorf("keepalive = %v, %v; want answered true", ok, err)
+	}
+	ok, _, err = client.SendRequest("tcpip-forward", true, ssh.Marshal(struct {
+		Addr string
+		Port uint32
+	}{"127.0.0.1", 0}))
+	if err != nil || ok {
+		t.Errorf("tcpip-forward = %v, %v; want refused", ok, err)
+	}
+}
+
+func TestWrongKeyAndUserRejected(t *testing.T) {
+	vm := newTestVM(t, vmA, t.TempDir())
+	tg := startGateway(t, vm)
+	otherPEM, _, err := NewVMKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := tg.dialSSH(vmA+"."+testDomain, "root", otherPEM); err == nil {
+		c.Close()
+		t.Error("a foreign key opened the VM")
+	}
+	if c, err := tg.dialSSH(vmA+"."+testDomain, "admin", vm.privatePEM); err == nil {
+		c.Close()
+		t.Error("the VM key opened the VM as a user other than root")
+	}
+	// Password auth is not offered at all.
+	tlsConn, err := tg.dialTLS(vmA + "." + testDomain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err = ssh.NewClientConn(tlsConn, vmA, &ssh.ClientConfig{
+		User:            "root",
+		Auth:            []ssh.AuthMethod{ssh.Password("root")},
+		HostKeyCallback: ssh.FixedHostKey(tg.hostKey),
+	})
+	if err == nil {
+		t.Error("password authentication succeeded")
+	}
+}
+
+func TestKeyOfOneVMDoesNotOpenAnother(t *testing.T) {
+	a := newTestVM(t, vmA, t.TempDir())
+	b := newTestVM(t, vmB, t.TempDir())
+	tg := startGateway(t, a, b)
+	if c, err := tg.dialSSH(vmB+"."+testDomain, "root", a.privatePEM); err == nil {
+		c.Close()
+		t.Fatal("VM A's key opened VM B")
+	}
+	// Each key still opens its own VM, and the SNI picks which VM runs.
+	for _, vm := range []*testVM{a, b} {
+		out, err := mustSession(t, tg.mustDial(t, vm)).Output("whoami")
+		if err != nil || string(out) != "out:whoami\n" {
+			t.Errorf("VM %s exec = %q, %v", vm.id, out, err)
+		}
+	}
+}
+
+func TestMissingSNIRejected(t *testing.T) {
+	vm := newTestVM(t, vmA, t.TempDir())
+	tg := startGateway(t, vm)
+	// Go clients send no SNI for an IP address; the certificate still
+	// verifies for 127.0.0.1, so only the missing name is at fault.
+	tlsConn, err := tg.dialTLS("127.0.0.1")
+	if err != nil {
+		t.Fatalf("TLS to 127.0.0.1: %v", err)
+	}
+	defer tlsConn.Close()
+	if n, err := tlsConn.Read(make([]byte, 64)); err != io.EOF {
+		t.Errorf("read after no-SNI handshake = %d, %v; want clean EOF", n, err)
+	}
+	if got := tg.lookedUp(); len(got) != 0 {
+		t.Errorf("Lookup called for %v without SNI", got)
+	}
+}
+
+func TestUnknownVMRejected(t *testing.T) {
+	vm := newTestVM(t, vmA, t.TempDir())
+	tg := startGateway(t, vm)
+	if c, err := tg.dialSSH("nosuchvm."+testDomain, "root", vm.privatePEM); err == nil {
+		c.Close()
+		t.Fatal("connection to an unknown VM succeeded")
+	}
+	if got := tg.lookedUp(); !slices.Equal(got, []string{"nosuchvm"}) {
+		t.Errorf("Lookup calls = %v, want [nosuchvm]", got)
+	}
+}
+
+func TestCertificateNameChecked(t *testing.T) {
+	vm := newTestVM(t, vmA, t.TempDir())
+	tg := startGateway(t, vm)
+	if _, err := tg.dialTLS(vmA + ".other.test"); err == nil {
+		t.Error("TLS verified for a name outside the VM domain")
+	}
+}
+
+func TestCloseEndsLiveConnectionsAndServe(t *testing.T) {
+	vm := newTestVM(t, vmA, t.TempDir())
+	tg := startGateway(t, vm)
+	client := tg.mustDial(t, vm)
+	if err := tg.gw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-tg.serveErr; err != nil {
+		t.Errorf("Serve returned %v after Close, want nil", err)
+	}
+	tg.serveErr <- nil // for the cleanup's check
+	client.Wait()      // returns only once the gateway has dropped the connection
+	if _, err := client.NewSession(); err == nil {
+		t.Error("a session opened after Close")
+	}
+	if _, err := tg.dialTLS(vmA + "." + testDomain); err == nil {
+		t.Error("a new connection was accepted after Close")
+	}
+}
+
+func mustSession(t *testing.T, c *ssh.Client) *ssh.Session {
+	t.Helper()
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

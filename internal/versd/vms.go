@@ -1,0 +1,493 @@
+package versd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/ref"
+	"github.com/vers-sh/terraform-provider-vers/internal/vers"
+	"github.com/vers-sh/terraform-provider-vers/internal/versd/sshgw"
+	"github.com/vers-sh/terraform-provider-vers/internal/versd/store"
+)
+
+// maxBranchCount bounds ?count= so one request cannot start a thousand VMs.
+const maxBranchCount = 64
+
+// Defaults for vm_config fields the client leaves out. The real service does
+// not document its own; these are the official CLI's vers.toml defaults.
+const (
+	defaultVcpu  = 1
+	defaultMem   = 512
+	defaultFsMiB = 1024
+)
+
+func queryBool(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, badRequest("query parameter %s=%q is not a boolean (use true or false)", name, truncate(v, 40))
+	}
+	return b, nil
+}
+
+// getVM loads a VM named by a path value, as 400 (not a UUID) or 404.
+func (s *Server) getVM(ctx context.Context, id string) (store.VM, error) {
+	if err := checkID("VM id", id); err != nil {
+		return store.VM{}, err
+	}
+	vm, err := s.db.GetVM(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return vm, notFound("VM not found")
+	}
+	return vm, err
+}
+
+// vmSpec is what a new VM starts from.
+type vmSpec struct {
+	layers          []string
+	parentCommitID  *string
+	grandparentVMID *string
+	config          json.RawMessage
+	labels          map[string]string
+}
+
+// createVM records a VM and starts it. The record comes first so that a
+// crash in between leaves a VM the next Start brings up, never a running
+// sandbox nobody knows about.
+func (s *Server) createVM(ctx context.Context, spec vmSpec) (string, error) {
+	keyPEM, _, err := sshgw.NewVMKey()
+	if err != nil {
+		return "", err
+	}
+	n, err := s.db.NextCounter(ctx, "vm_ip")
+	if err != nil {
+		return "", err
+	}
+	n++ // 10.0.0.1 is the imaginary gateway
+	vm := store.VM{
+		ID: uuid.NewString(), CreatedAt: store.Now(), State: vers.VMStateRunning,
+		Labels: spec.labels, IP: fmt.Sprintf("10.%d.%d.%d", (n>>16)&255, (n>>8)&255, n&255),
+		ParentCommitID: spec.parentCommitID, GrandparentVMID: spec.grandparentVMID,
+		Layers: spec.layers, SSHKey: string(keyPEM), Config: spec.config,
+	}
+	s.layerMu.RLock()
+	defer s.layerMu.RUnlock()
+	if err := s.db.CreateVM(ctx, vm); err != nil {
+		return "", err
+	}
+	if err := s.vms.StartVM(context.WithoutCancel(ctx), vm.ID, vm.Layers); err != nil {
+		if dbErr := s.db.DeleteVM(context.WithoutCancel(ctx), vm.ID); dbErr != nil {
+			s.logf("versd: forgetting VM %s after a failed start: %v", vm.ID, dbErr)
+		}
+		return "", fmt.Errorf("starting the VM failed: %w", err)
+	}
+	s.countVMs(1)
+	return vm.ID, nil
+}
+
+func (s *Server) listVMs(w http.ResponseWriter, r *http.Request) error {
+	vms, err := s.db.ListVMs(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]vers.VM, 0, len(vms))
+	for _, vm := range vms {
+		out = append(out, s.vmInfo(vm))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) vmInfo(vm store.VM) vers.VM {
+	return vers.VM{VMID: vm.ID, OwnerID: s.ownerID, CreatedAt: vm.CreatedAt, State: vm.State, Labels: vm.Labels}
+}
+
+func (s *Server) newRoot(w http.ResponseWriter, r *http.Request) error {
+	if _, err := queryBool(r, "wait_boot"); err != nil {
+		return err // VMs boot synchronously, so wait_boot changes nothing
+	}
+	var req struct {
+		VMConfig *vers.VMConfig `json:"vm_config"`
+	}
+	if err := decodeJSON(r, &req, false); err != nil {
+		return err
+	}
+	if req.VMConfig == nil {
+		return badRequest("vm_config is required (every field inside it is optional): send {\"vm_config\": {}}")
+	}
+	cfg := *req.VMConfig
+	for _, f := range []struct {
+		name string
+		v    **int64
+		def  int64
+	}{{"vcpu_count", &cfg.VcpuCount, defaultVcpu}, {"mem_size_mib", &cfg.MemSizeMib, defaultMem}, {"fs_size_mib", &cfg.FsSizeMib, defaultFsMiB}} {
+		if *f.v == nil {
+			d := f.def
+			*f.v = &d
+		} else if **f.v <= 0 {
+			return badRequest("vm_config.%s must be a positive number, got %d", f.name, **f.v)
+		}
+	}
+	cfg.ImageName = defaultString(cfg.ImageName, "default")
+	cfg.KernelName = defaultString(cfg.KernelName, "default.bin")
+	labels := cfg.Labels
+	cfg.Labels = nil
+	config, _ := json.Marshal(cfg)
+	id, err := s.createVM(r.Context(), vmSpec{layers: []string{s.vms.BaseLayer()}, config: config, labels: labels})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, vers.NewVMResponse{VMID: id})
+	return nil
+}
+
+// resolveCommit finds the commit a from_commit/branch request names.
+func (s *Server) resolveCommit(ctx context.Context, commitID, tagName, refText string) (store.Commit, error) {
+	set := 0
+	for _, v := range []string{commitID, tagName, refText} {
+		if v != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		return store.Commit{}, badRequest("send exactly one of commit_id, tag_name or ref (repo_name:tag_name)")
+	}
+	switch {
+	case tagName != "":
+		if err := checkName("tag name", tagName); err != nil {
+			return store.Commit{}, err
+		}
+		t, err := s.db.GetTag(ctx, "", tagName)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Commit{}, notFound("Tag not found: %s", tagName)
+		} else if err != nil {
+			return store.Commit{}, err
+		}
+		commitID = t.CommitID
+	case refText != "":
+		rf, err := ref.Parse(refText)
+		if err != nil {
+			return store.Commit{}, badRequest("%v", err)
+		}
+		t, err := s.resolveRepoTag(ctx, rf)
+		if err != nil {
+			return store.Commit{}, err
+		}
+		commitID = t.CommitID
+	default:
+		if err := checkID("commit_id", commitID); err != nil {
+			return store.Commit{}, err
+		}
+	}
+	c, err := s.db.GetCommit(ctx, commitID)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, notFound("Commit not found: %s", commitID)
+	}
+	return c, err
+}
+
+// resolveRepoTag looks up repo:tag, or org/repo:tag of a public repository
+// of this server's organisation (one org per server).
+func (s *Server) resolveRepoTag(ctx context.Context, rf ref.Ref) (store.Tag, error) {
+	if rf.Org != "" && rf.Org != s.opts.OrgName {
+		return store.Tag{}, notFound("organisation %q not found (this versd serves only %q)", rf.Org, s.opts.OrgName)
+	}
+	repo, err := s.db.GetRepo(ctx, rf.Repo)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && rf.Org != "" && !repo.IsPublic) {
+		return store.Tag{}, notFound("Repository not found: %s", rf.Repo)
+	} else if err != nil {
+		return store.Tag{}, err
+	}
+	t, err := s.db.GetTag(ctx, repo.ID, rf.Tag)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, notFound("Tag not found: %s", rf.String())
+	}
+	return t, err
+}
+
+func (s *Server) fromCommit(w http.ResponseWriter, r *http.Request) error {
+	var req vers.FromCommitRequest
+	if err := decodeJSON(r, &req, false); err != nil {
+		return err
+	}
+	c, err := s.resolveCommit(r.Context(), req.CommitID, req.TagName, req.Ref)
+	if err != nil {
+		return err
+	}
+	id, err := s.createVM(r.Context(), vmSpec{layers: c.Layers, parentCommitID: &c.ID, config: c.Config})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, vers.NewVMResponse{VMID: id})
+	return nil
+}
+
+func branchCount(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("count")
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > maxBranchCount {
+		return 0, badRequest("query parameter count=%q must be a whole number from 0 to %d", truncate(v, 40), maxBranchCount)
+	}
+	return n, nil
+}
+
+// branchCommit boots count VMs from a commit.
+func (s *Server) branchCommit(w http.ResponseWriter, r *http.Request, c store.Commit, grandparentVM *string) error {
+	count, err := branchCount(r)
+	if err != nil {
+		return err
+	}
+	out := vers.NewVMsResponse{VMs: []vers.NewVMResponse{}}
+	for range count {
+		id, err := s.createVM(r.Context(), vmSpec{layers: c.Layers, parentCommitID: &c.ID, grandparentVMID: grandparentVM, config: c.Config})
+		if err != nil {
+			return err
+		}
+		out.VMs = append(out.VMs, vers.NewVMResponse{VMID: id})
+	}
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// branchVM commits a VM internally and boots children from that commit;
+// the parent keeps running unless keep_paused.
+func (s *Server) branchVM(w http.ResponseWriter, r *http.Request, vm store.VM) error {
+	if _, err := branchCount(r); err != nil {
+		return err
+	}
+	keepPaused, err := queryBool(r, "keep_paused")
+	if err != nil {
+		return err
+	}
+	if _, err := queryBool(r, "skip_wait_boot"); err != nil {
+		return err
+	}
+	name := "branch-of-" + vm.ID[:8]
+	c, err := s.commit(r.Context(), vm.ID, "", &name, nil, keepPaused)
+	if err != nil {
+		return err
+	}
+	return s.branchCommit(w, r, c, &vm.ID)
+}
+
+// branchAuto serves /vm/{id}/branch, where the id is a VM or a commit.
+func (s *Server) branchAuto(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := checkID("VM or commit id", id); err != nil {
+		return err
+	}
+	if vm, err := s.db.GetVM(r.Context(), id); err == nil {
+		return s.branchVM(w, r, vm)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	c, err := s.db.GetCommit(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("no VM or commit with id %s", id)
+	} else if err != nil {
+		return err
+	}
+	return s.branchCommit(w, r, c, nil)
+}
+
+func (s *Server) branchByVM(w http.ResponseWriter, r *http.Request) error {
+	vm, err := s.getVM(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return s.branchVM(w, r, vm)
+}
+
+func (s *Server) branchByCommit(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.resolveCommit(r.Context(), r.PathValue("id"), "", "")
+	if err != nil {
+		return err
+	}
+	return s.branchCommit(w, r, c, nil)
+}
+
+func (s *Server) branchByTag(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.resolveCommit(r.Context(), "", r.PathValue("tag"), "")
+	if err != nil {
+		return err
+	}
+	return s.branchCommit(w, r, c, nil)
+}
+
+func (s *Server) branchByRef(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.resolveCommit(r.Context(), "", "", r.PathValue("repo")+":"+r.PathValue("tag"))
+	if err != nil {
+		return err
+	}
+	return s.branchCommit(w, r, c, nil)
+}
+
+func (s *Server) deleteVM(w http.ResponseWriter, r *http.Request) error {
+	vm, err := s.getVM(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if _, err := queryBool(r, "skip_wait_boot"); err != nil {
+		return err
+	}
+	unlock := s.vmLocks.lock(vm.ID)
+	defer unlock()
+	if err := s.vms.DeleteVM(vm.ID); err != nil && !errors.Is(err, errVMNotFound) {
+		return fmt.Errorf("stopping the VM failed: %w", err)
+	}
+	if err := s.db.DeleteVM(context.WithoutCancel(r.Context()), vm.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	s.execs.forgetVM(vm.ID)
+	s.collectLayers(context.WithoutCancel(r.Context()))
+	writeJSON(w, http.StatusOK, vers.VMDeleteResponse{VMID: vm.ID})
+	return nil
+}
+
+func (s *Server) vmStatus(w http.ResponseWriter, r *http.Request) error {
+	vm, err := s.getVM(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.vmInfo(vm))
+	return nil
+}
+
+func (s *Server) vmMetadata(w http.ResponseWriter, r *http.Request) error {
+	vm, err := s.getVM(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, vers.VMMetadata{
+		VMID: vm.ID, OwnerID: s.ownerID, CreatedAt: vm.CreatedAt, State: vm.State, IP: vm.IP,
+		ParentCommitID: vm.ParentCommitID, GrandparentVMID: vm.GrandparentVMID,
+	})
+	return nil
+}
+
+func (s *Server) setVMState(w http.ResponseWriter, r *http.Request) error {
+	vm, err := s.getVM(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if _, err := queryBool(r, "skip_wait_boot"); err != nil {
+		return err
+	}
+	var req vers.VMStateRequest
+	if err := decodeJSON(r, &req, false); err != nil {
+		return err
+	}
+	// The API documents capitalised values; lowercase is accepted too
+	// because that is how states are reported.
+	target := strings.ToLower(req.State)
+	if target != vers.VMStatePaused && target != vers.VMStateRunning {
+		return badRequest("state must be \"Paused\" or \"Running\", got %q", truncate(req.State, 40))
+	}
+	unlock := s.vmLocks.lock(vm.ID)
+	defer unlock()
+	if target == vers.VMStatePaused {
+		err = s.vms.Pause(vm.ID)
+	} else {
+		err = s.vms.Resume(vm.ID)
+	}
+	if err != nil {
+		return mapRuntimeError(err)
+	}
+	if err := s.db.SetVMState(context.WithoutCancel(r.Context()), vm.ID, target); err != nil {
+		return err
+	}
+	writeNoContent(w)
+	return nil
+}
+
+func (s *Server) sshKey(w http.ResponseWriter, r *http.Request) error {
+	vm, err := s.getVM(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, vers.SSHKeyResponse{SSHPort: s.sshPort, SSHPrivateKey: vm.SSHKey})
+	return nil
+}
+
+// resizeDisk records a larger fs_size_mib. Sandboxed VMs share the host's
+// filesystem, so the size is bookkeeping only; the rule that it must grow
+// is the real service's.
+func (s *Server) resizeDisk(w http.ResponseWriter, r *http.Request) error {
+	vm, err := s.getVM(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var req struct {
+		FsSizeMib *int64 `json:"fs_size_mib"`
+	}
+	if err := decodeJSON(r, &req, false); err != nil {
+		return err
+	}
+	if req.FsSizeMib == nil {
+		return badRequest("fs_size_mib is required")
+	}
+	cfg := map[string]any{}
+	_ = json.Unmarshal(vm.Config, &cfg)
+	current := int64(defaultFsMiB)
+	if v, ok := cfg["fs_size_mib"].(float64); ok {
+		current = int64(v)
+	}
+	if *req.FsSizeMib <= current {
+		return badRequest("new size must be greater than current size (%d MiB)", current)
+	}
+	cfg["fs_size_mib"] = *req.FsSizeMib
+	config, _ := json.Marshal(cfg)
+	if err := s.db.SetVMConfig(r.Context(), vm.ID, config); err != nil {
+		return err
+	}
+	writeNoContent(w)
+	return nil
+}
+
+// setLabels replaces the VM's labels and answers with them (the real
+// response is untyped).
+func (s *Server) setLabels(w http.ResponseWriter, r *http.Request) error {
+	vm, err := s.getVM(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var req vers.VMLabelRequest
+	if err := decodeJSON(r, &req, false); err != nil {
+		return err
+	}
+	if req.Labels == nil {
+		return badRequest("labels is required: send {\"labels\": {\"key\": \"value\"}}")
+	}
+	if err := s.db.SetVMLabels(r.Context(), vm.ID, req.Labels); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"vm_id": vm.ID, "labels": req.Labels})
+	return nil
+}
+
+// mapRuntimeError turns sandbox errors into API errors.
+func mapRuntimeError(err error) error {
+	switch {
+	case errors.Is(err, errVMNotFound):
+		return notFound("VM not found")
+	case errors.Is(err, errVMPaused):
+		return conflict("VM is paused; resume it with PATCH /api/v1/vm/{id}/state {\"state\":\"Running\"}")
+	case errors.Is(err, errVMNotRunning):
+		return conflict("VM is not running")
+	}
+	return err
+}

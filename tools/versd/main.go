@@ -1,0 +1,117 @@
+// Command versd runs the local, API-compatible Vers server. It prints the
+// environment exports that point the provider and the official CLI at it.
+//
+//	go run ./tools/versd --data ./.versd
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/versd"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "versd:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		opts      versd.Options
+		apiKey    = flag.String("api-key", "", "bearer key clients must send (default: $VERSD_API_KEY, else one generated and kept in the data directory)")
+		faultKind = flag.String("fault-kinds", "", "comma-separated fault kinds to inject: "+strings.Join(versd.FaultKinds, ","))
+		quiet     = flag.Bool("quiet", false, "do not log one line per request")
+	)
+	flag.StringVar(&opts.Listen, "listen", "127.0.0.1:8787", "HTTP API address")
+	flag.StringVar(&opts.SSHListen, "ssh-listen", "127.0.0.1:8443", "SSH-over-TLS gateway address")
+	flag.StringVar(&opts.DataDir, "data", "./.versd", "data directory: metadata database, layers, CA")
+	flag.StringVar(&opts.VMDomain, "vm-domain", "vm.versd.localhost", "domain of VM host names (<vm_id>.<domain>) in the gateway's certificate")
+	flag.StringVar(&opts.BaseRootfs, "base-rootfs", "", "directory or tarball used as the root filesystem of new_root VMs (default: busybox)")
+	flag.Float64Var(&opts.Faults.Rate, "fault-rate", 0, "fraction of API requests (0..1) that get an injected fault; 0 disables fault injection")
+	flag.Int64Var(&opts.Faults.Seed, "fault-seed", 1, "seed of the fault sequence")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q; see --help", flag.Args())
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("versd needs root (it creates namespaces and overlay mounts for its VMs); run it with sudo or as root")
+	}
+	kinds, err := versd.ParseFaultKinds(*faultKind)
+	if err != nil {
+		return err
+	}
+	opts.Faults.Kinds = kinds
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating the data directory: %w", err)
+	}
+	if opts.APIKey, err = resolveAPIKey(*apiKey, opts.DataDir); err != nil {
+		return err
+	}
+	logger := log.New(os.Stderr, "", log.LstdFlags)
+	opts.Logf = logger.Printf
+	if *quiet {
+		opts.Logf = func(format string, args ...any) {
+			if !strings.HasPrefix(format, "versd: %s %d %s") {
+				logger.Printf(format, args...)
+			}
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := versd.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("# versd is listening; paste these lines into your shell:\n%s", srv.EnvExports())
+	if opts.Faults.Rate > 0 {
+		logger.Printf("versd: injecting faults into %.0f%% of API requests (seed %d)", opts.Faults.Rate*100, opts.Faults.Seed)
+	}
+	<-ctx.Done()
+	stop()
+	logger.Printf("versd: shutting down (VMs and data are kept in %s)", srv.DataDir)
+	return srv.Close()
+}
+
+// resolveAPIKey picks the flag, then $VERSD_API_KEY, then the key stored in
+// the data directory, and otherwise generates and stores one, so restarts
+// keep the key users already exported.
+func resolveAPIKey(flagKey, dataDir string) (string, error) {
+	if flagKey != "" {
+		return flagKey, nil
+	}
+	if k := os.Getenv("VERSD_API_KEY"); k != "" {
+		return k, nil
+	}
+	path := filepath.Join(dataDir, "api-key")
+	data, err := os.ReadFile(path)
+	if err == nil && strings.TrimSpace(string(data)) != "" {
+		return strings.TrimSpace(string(data)), nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("reading %s: %w", path, err)
+	}
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	key := "versd-" + hex.EncodeToString(b[:])
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("storing the generated API key: %w", err)
+	}
+	return key, nil
+}
