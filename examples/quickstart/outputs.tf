@@ -14,8 +14,8 @@ output "vm_id" {
 }
 
 output "layers" {
-  description = "Each layer and whether it came from the cache."
-  value       = [for l in vers_build.app.layers : "${l.line}: ${l.instruction} (${l.cached ? "cached" : l.duration})"]
+  description = "Each layer and whether it came from the cache, one per line."
+  value       = join("\n", [for l in vers_build.app.layers : "Dockerfile:${l.line} ${l.instruction} (${l.cached ? "cached" : "built in ${l.duration}"})"])
 }
 
 output "image_cmd" {

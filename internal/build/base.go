@@ -3,8 +3,10 @@ package build
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/dockerfile"
+	"github.com/vers-sh/terraform-provider-vers/internal/imagemeta"
 	"github.com/vers-sh/terraform-provider-vers/internal/ref"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
@@ -44,4 +46,26 @@ func (ex *executor) resolveBase(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%s: FROM %s: no legacy tag of that name: %w (use repo:tag or a commit id)", where, from.Ref, err)
 	}
 	return "", fmt.Errorf("%s: FROM %s: unsupported base", where, from.Ref)
+}
+
+// withBaseImage re-parses the Dockerfile on top of the base commit's image
+// record, so a build FROM another vers_build inherits its ENV, WORKDIR,
+// USER, CMD, ENTRYPOINT, EXPOSE and LABEL as Docker inherits them from a
+// base image. The context hash does not see the base's record (plan time
+// does not resolve FROM); the cache keys do, through the steps' state and
+// the base commit id. A base without a record (not made by vers_build)
+// changes nothing.
+func (ex *executor) withBaseImage(img *imagemeta.Image) (*dockerfile.Dockerfile, error) {
+	if img == nil {
+		return ex.prep.Dockerfile, nil
+	}
+	base := &dockerfile.ImageConfig{
+		Cmd: img.Cmd, Entrypoint: img.Entrypoint, WorkingDir: img.WorkingDir, User: img.User,
+		ExposedPorts: img.ExposedPorts, Labels: img.Labels,
+	}
+	for _, kv := range img.Env {
+		name, value, _ := strings.Cut(kv, "=")
+		base.Env = append(base.Env, dockerfile.EnvVar{Name: name, Value: value})
+	}
+	return dockerfile.Parse(ex.prep.content, dockerfile.Options{Filename: ex.prep.DockerfileName, BuildArgs: ex.prep.Spec.BuildArgs, Base: base})
 }

@@ -14,6 +14,9 @@ import (
 // listed, which makes it a miss rather than an error.
 type layerCache struct {
 	byKey map[string]vers.CommitInfo
+	// images holds the image record of every final build commit listed, so
+	// a FROM that names one can inherit its ENV/WORKDIR/USER/CMD.
+	images map[string]*imagemeta.Image
 }
 
 func loadLayerCache(ctx context.Context, api API) (*layerCache, error) {
@@ -21,11 +24,14 @@ func loadLayerCache(ctx context.Context, api API) (*layerCache, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &layerCache{byKey: map[string]vers.CommitInfo{}}
+	c := &layerCache{byKey: map[string]vers.CommitInfo{}, images: map[string]*imagemeta.Image{}}
 	for _, info := range commits {
 		rec, ok := imagemeta.Decode(info.Description)
 		if !ok {
 			continue
+		}
+		if rec.Image != nil {
+			c.images[info.CommitID] = rec.Image
 		}
 		// Two concurrent builds may both fill the same key; prefer the older
 		// commit so every reader picks the same one.
@@ -41,5 +47,9 @@ func (c *layerCache) lookup(key string) (string, bool) {
 	info, ok := c.byKey[key]
 	return info.CommitID, ok
 }
+
+// baseImage is the image record of a commit vers_build made, nil for any
+// other commit.
+func (c *layerCache) baseImage(commitID string) *imagemeta.Image { return c.images[commitID] }
 
 func (c *layerCache) add(key string, info vers.CommitInfo) { c.byKey[key] = info }

@@ -47,13 +47,22 @@ func (ex *executor) copyStep(ctx context.Context, step dockerfile.Step) error {
 		return err
 	}
 	mode, hasChmod := cp.FileMode()
-	if err := client.MkdirAll(strings.TrimSuffix(cp.Dest, "/")); err != nil && cp.Dest != "/" {
-		if !cp.DestIsDir && len(matches) == 1 && matches[0].Target.Type != buildcontext.Dir {
-			if err := client.MkdirAll(path.Dir(cp.Dest)); err != nil {
-				return fmt.Errorf("creating %s: %w", path.Dir(cp.Dest), err)
-			}
-		} else {
-			return fmt.Errorf("creating %s: %w", cp.Dest, err)
+	// The destination directory must exist; for a single file copied to a
+	// file path only its parent must (creating the path itself as a
+	// directory would turn "COPY a.txt b.txt" into b.txt/a.txt).
+	destDir := strings.TrimSuffix(cp.Dest, "/")
+	if fileDest(cp, matches, plan) {
+		destDir = path.Dir(destDir)
+	}
+	// Docker gives directories the COPY creates the --chown owner too, so
+	// remember which ones are new before creating them.
+	created, err := missingDirs(client, destDir)
+	if err != nil {
+		return err
+	}
+	if destDir != "" && destDir != "/" {
+		if err := client.MkdirAll(destDir); err != nil {
+			return fmt.Errorf("creating %s: %w", destDir, err)
 		}
 	}
 	// Directories and links first, in path order, so parents exist.
@@ -100,17 +109,40 @@ func (ex *executor) copyStep(ctx context.Context, step dockerfile.Step) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	if cp.Chown != "" {
-		args := append([]string{"chown", "-hR", cp.Chown}, roots...)
-		out, err := ex.api.Exec(ctx, ex.vmID, vers.ExecRequest{Command: args})
-		if err != nil {
-			return fmt.Errorf("--chown=%s: %w", cp.Chown, err)
-		}
-		if out.ExitCode != 0 {
-			return fmt.Errorf("--chown=%s: %s (does the user exist in the image?)", cp.Chown, strings.TrimSpace(out.Stderr))
-		}
+	if cp.Chown == "" {
+		return nil
+	}
+	// One shell, two chowns: what was copied (recursively) and the
+	// directories the copy created above it (each alone: their other
+	// contents keep their owners).
+	script := `owner=$1; shift; while [ "$1" != -- ]; do chown -h "$owner" "$1" || exit 1; shift; done; shift; chown -hR "$owner" "$@"`
+	args := append([]string{"sh", "-c", script, "chown", cp.Chown}, created...)
+	args = append(append(args, "--"), roots...)
+	out, err := ex.api.Exec(ctx, ex.vmID, vers.ExecRequest{Command: args})
+	if err != nil {
+		return fmt.Errorf("--chown=%s: %w", cp.Chown, err)
+	}
+	if out.ExitCode != 0 {
+		return fmt.Errorf("--chown=%s: %s (does the user exist in the image?)", cp.Chown, strings.TrimSpace(out.Stderr))
 	}
 	return nil
+}
+
+// missingDirs lists dir and those of its parents that do not exist yet in
+// the VM, deepest first.
+func missingDirs(client *sftp.Client, dir string) ([]string, error) {
+	var out []string
+	for d := path.Clean(dir); d != "/" && d != "." && d != ""; d = path.Dir(d) {
+		_, err := client.Stat(d)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrNotExist) && !isSFTPNotExist(err) {
+			return nil, fmt.Errorf("checking %s: %w", d, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // planUploads maps every matched entry to its destination the way Docker
@@ -163,6 +195,13 @@ func planUploads(client *sftp.Client, cp *dockerfile.CopyStep, matches []buildco
 		roots = []string{dest}
 	}
 	return out, roots, nil
+}
+
+// fileDest reports whether a COPY writes one file at exactly its
+// destination path (rather than into a directory there).
+func fileDest(cp *dockerfile.CopyStep, matches []buildcontext.SourceMatch, plan []upload) bool {
+	return len(matches) == 1 && matches[0].Target.Type != buildcontext.Dir && len(plan) == 1 &&
+		plan[0].dest == path.Clean(strings.TrimSuffix(cp.Dest, "/"))
 }
 
 func isSFTPNotExist(err error) bool {

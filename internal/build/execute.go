@@ -192,6 +192,11 @@ func (ex *executor) run(ctx context.Context) (*Result, error) {
 	if ex.cache, err = loadLayerCache(ctx, ex.api); err != nil {
 		return nil, fmt.Errorf("listing commits for the layer cache: %w", err)
 	}
+	if base != "" {
+		if df, err = ex.withBaseImage(ex.cache.baseImage(base)); err != nil {
+			return nil, err
+		}
+	}
 	steps := df.MaterializingSteps()
 	img := imageFromDockerfile(df.Image)
 	res := &Result{BaseCommit: base, Image: *img}
@@ -276,6 +281,10 @@ func (ex *executor) materialize(ctx context.Context, parent, base string, step d
 		return "", fail(fmt.Errorf("sync before commit: %w", err))
 	}
 	rec := imagemeta.Record{CacheKey: key, BuildID: ex.opts.BuildID, Instruction: step.Original, Line: step.StartLine, Image: final}
+	// A commit restarts the VM's processes (versd stops them; a snapshot
+	// may drop the SFTP server's state on Vers), so an SFTP session opened
+	// before it must not be reused: the next COPY dials afresh.
+	ex.closeSSH()
 	out, err := ex.api.CommitVM(ctx, ex.vmID, vers.CommitRequest{Name: imagemeta.CommitName(key), Description: imagemeta.Encode(rec)}, vers.CommitOptions{})
 	if err != nil {
 		return "", fail(fmt.Errorf("commit: %w", err))

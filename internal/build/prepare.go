@@ -41,6 +41,9 @@ type Prepared struct {
 	ContextHash string
 	// DockerfileName is how messages name the Dockerfile.
 	DockerfileName string
+	// content is the Dockerfile as read at Prepare, re-parsed on top of the
+	// base image at Execute.
+	content []byte
 }
 
 // dockerfileBytes reads the Dockerfile and returns its context-relative path
@@ -107,7 +110,7 @@ func Prepare(ctx context.Context, spec Spec) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Prepared{Spec: spec, Dockerfile: df, Context: bc, ContextHash: hash, DockerfileName: display}, nil
+	return &Prepared{Spec: spec, Dockerfile: df, Context: bc, ContextHash: hash, DockerfileName: display, content: content}, nil
 }
 
 // hashRecords are the non-file inputs of the context hash: the effective

@@ -28,6 +28,12 @@ func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) error {
 		env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	}
 	cmd := step.Run.Command
+	if step.Run.PrependShell && len(cmd) == 3 {
+		// One stream in the order the script wrote it: stdout and stderr
+		// read from two pipes arrive in any order, and the error line a user
+		// needs is usually the last thing on stderr.
+		cmd = []string{cmd[0], cmd[1], "exec 2>&1\n" + cmd[2]}
+	}
 	if step.User != "" {
 		cmd = asUser(step.User, cmd)
 	}

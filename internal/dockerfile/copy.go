@@ -133,6 +133,14 @@ func (s *state) finishCopy(kw string, isAdd bool, srcs []string, dest, chown, ch
 			ok = false
 			continue
 		}
+		// Docker quietly re-roots these at the context; a user who writes
+		// them almost always meant a file that will not be copied, so say so.
+		if outsideContext(src) {
+			s.fail(line, kw+" source "+src+" is outside the build context",
+				"move the file into the context directory (or widen `context`) and name it relative to the context root")
+			ok = false
+			continue
+		}
 		cp.Sources = append(cp.Sources, contextPath(src))
 	}
 	if chmod != "" && !s.checkChmod(kw, chmod, line) {
@@ -182,6 +190,16 @@ func validChown(v string) bool {
 		return false
 	}
 	return !strings.ContainsAny(v, " \t\n\r")
+}
+
+// outsideContext reports sources that name something above or outside the
+// context: absolute paths and paths that climb out with "..".
+func outsideContext(src string) bool {
+	if path.IsAbs(src) {
+		return true
+	}
+	c := path.Clean(src)
+	return c == ".." || strings.HasPrefix(c, "../")
 }
 
 // contextPath cleans a source the way Docker does: relative to the context

@@ -3,6 +3,7 @@ package dockerfile
 import (
 	"io/fs"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -40,9 +41,9 @@ func TestCopyDestination(t *testing.T) {
 }
 
 func TestCopySourcesAreContextRelative(t *testing.T) {
-	d := mustParse(t, "FROM scratch\nCOPY ./a.txt b/ ../up /abs dir/ . *.go src/**/x /dst/\n", Options{})
+	d := mustParse(t, "FROM scratch\nCOPY ./a.txt b/ dir/ . *.go src/**/x a/../c /dst/\n", Options{})
 	got := lastStep(t, d).Copy.Sources
-	want := []string{"a.txt", "b", "up", "abs", "dir", ".", "*.go", "src/**/x"}
+	want := []string{"a.txt", "b", "dir", ".", "*.go", "src/**/x", "c"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Sources = %q, want %q", got, want)
 	}
@@ -53,6 +54,17 @@ func TestCopySourcesAreContextRelative(t *testing.T) {
 	}
 	if n := lastStep(t, d).Normalized; n != `COPY ["with space","y","/dst/"]` {
 		t.Errorf("Normalized = %q", n)
+	}
+}
+
+// Docker would re-root these at the context; vers_build refuses them so
+// nobody copies a different file than the one they named.
+func TestCopySourcesOutsideContextAreErrors(t *testing.T) {
+	for _, src := range []string{"../up", "/etc/passwd", "..", "a/../../b"} {
+		_, err := Parse([]byte("FROM scratch\n\nCOPY "+src+" /dst/\n"), Options{})
+		if err == nil || !strings.Contains(err.Error(), "Dockerfile:3: COPY source "+src+" is outside the build context") {
+			t.Errorf("COPY %s: got %v", src, err)
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 // describedAttr is what every schema attribute type offers.
 type describedAttr interface {
 	GetMarkdownDescription() string
+	GetDescription() string
 }
 
 // nestedAttrs returns the children of a nested attribute, if any.
@@ -55,7 +56,8 @@ func nestedAttrs(a any) map[string]describedAttr {
 func checkDescribed(t *testing.T, where string, attrs map[string]describedAttr) {
 	t.Helper()
 	for name, a := range attrs {
-		if strings.TrimSpace(a.GetMarkdownDescription()) == "" {
+		// tfplugindocs falls back to Description (the timeouts package sets only that).
+		if strings.TrimSpace(a.GetMarkdownDescription()) == "" && strings.TrimSpace(a.GetDescription()) == "" {
 			t.Errorf("%s.%s has no MarkdownDescription", where, name)
 		}
 		checkDescribed(t, where+"."+name, nestedAttrs(a))

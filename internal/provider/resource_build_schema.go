@@ -109,7 +109,8 @@ func buildSchema(ctx context.Context) schema.Schema {
 				PlanModifiers: []planmodifier.Object{objectplanmodifier.UseStateForUnknown()},
 				Attributes:    imageResourceAttributes(),
 			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, CreateDescription: "Default `60m`. Finished layers are cached, so a timed-out build resumes on the next apply."}),
+			"timeouts": describedTimeouts(ctx, timeouts.Opts{Create: true, CreateDescription: "Default `60m`. Finished layers are cached, so a timed-out build resumes on the next apply."},
+				"Time limits, as Go durations such as `30m` or `2h`."),
 		},
 	}
 }

@@ -170,7 +170,7 @@ func (r *VMResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				Computed:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Delete: true}),
+			"timeouts": describedTimeouts(ctx, timeouts.Opts{Create: true, Delete: true}, "Time limits for booting (`create`, default `10m`) and deleting (`delete`, default `5m`) the VM."),
 		},
 	}
 }

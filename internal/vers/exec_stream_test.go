@@ -213,3 +213,22 @@ func TestExecStreamHTTPErrorBeforeStreaming(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// BenchmarkExecStreamCopy measures decoding throughput of the NDJSON reader
+// on 64 KiB output chunks.
+func BenchmarkExecStreamCopy(b *testing.B) {
+	var buf bytes.Buffer
+	chunk := strings.Repeat("x", 64<<10)
+	for i := range 64 {
+		buf.WriteString(chunkLine("stdout", chunk, i+1))
+	}
+	buf.WriteString(`{"type":"exit","exit_code":0}` + "\n")
+	input := buf.Bytes()
+	b.SetBytes(int64(64 * len(chunk)))
+	for b.Loop() {
+		s := NewExecStreamReader(context.Background(), bytes.NewReader(input), "", 0)
+		if _, err := s.Copy(io.Discard, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

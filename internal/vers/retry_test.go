@@ -98,7 +98,7 @@ func TestNoRetryOn409(t *testing.T) {
 	var calls atomic.Int32
 	env := newTestEnv(t, 8, func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		w.Header().Set("X-Should-Retry", "false")
+		// No X-Should-Retry header: the status alone must stop retries.
 		writeJSON(w, http.StatusConflict, `{"error":"Tag name already exists in organization","success":false}`)
 	})
 	_, err := env.client.CreateCommitTag(context.Background(), CreateTagRequest{TagName: "prod", CommitID: "c1"})

@@ -8,9 +8,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"runtime"
+	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -362,7 +363,9 @@ func (a *agent) handle(fd int) {
 	case "sync":
 		unix.Sync()
 	case "pause":
-		opErr = signalAll(unix.SIGSTOP)
+		if opErr = signalAll(unix.SIGSTOP); opErr == nil {
+			waitAllStopped()
+		}
 	case "resume":
 		opErr = signalAll(unix.SIGCONT)
 	default:
@@ -382,4 +385,45 @@ func signalAll(sig unix.Signal) error {
 		return err
 	}
 	return nil
+}
+
+// pauseSettle bounds how long Pause waits for processes to reach the stopped
+// state (one in uninterruptible sleep stops only when its I/O completes).
+const pauseSettle = 2 * time.Second
+
+// waitAllStopped waits until SIGSTOP has taken effect on every process of
+// the VM, so that a paused VM is really still when Pause returns. The agent
+// sees only the VM's processes in its /proc.
+func waitAllStopped() {
+	deadline := time.Now().Add(pauseSettle)
+	for time.Now().Before(deadline) && !allStopped() {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func allStopped() bool {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	for _, e := range entries {
+		if e.Name() == "1" || e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // exited meanwhile
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || i+2 >= len(s) {
+			continue
+		}
+		switch s[i+2] {
+		case 'T', 't', 'Z', 'X':
+		default:
+			return false
+		}
+	}
+	return true
 }

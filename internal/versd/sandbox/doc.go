@@ -10,8 +10,11 @@
 // host VMs; nothing has to be registered. The agent is created in fresh mount,
 // PID, UTS, IPC and network namespaces. As PID 1 of its namespace it mounts the
 // VM's root filesystem, /proc and a minimal /dev, sets the hostname to the VM
-// id, brings the loopback interface up, chroots, and then serves requests
-// (exec, sync, pause, resume) on a socket pair shared with the Manager. All
+// id, brings the loopback interface up, pivots into the root (detaching the
+// host's tree), and then serves requests (exec, sync, pause, resume) on a
+// socket pair shared with the Manager. Commands run as root but without
+// CAP_SYS_ADMIN, CAP_MKNOD and the other capabilities Docker also withholds,
+// and /proc/sys is read-only, so a VM cannot remount its way out. All
 // mounts live in the agent's mount namespace and disappear with it, so nothing
 // leaks onto the host. When the agent dies the kernel kills every process of
 // the VM.

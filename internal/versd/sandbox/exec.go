@@ -57,9 +57,9 @@ func (m *Manager) Exec(ctx context.Context, id string, spec ExecSpec, stdin io.R
 		return -1, m.execError(ctx, v, err)
 	}
 	if stdin == nil {
-		if err := writeFrame(conn, frameStdinEOF, nil); err != nil {
-			return -1, m.execError(ctx, v, err)
-		}
+		// A command that could not start has already answered and closed
+		// its end; its exit frame is still there to read.
+		_ = writeFrame(conn, frameStdinEOF, nil)
 	} else {
 		go sendStdin(conn, stdin)
 	}

@@ -102,6 +102,13 @@ func TestSuToNobody(t *testing.T) {
 	if !strings.Contains(out, "uid=65534(nobody)") {
 		t.Fatalf("su -p nobody printed %q", out)
 	}
+	// A user added the way a Dockerfile on a minimal image does it
+	// (Debian's busybox-static has no adduser).
+	out = mustSucceed(t, m, "su", `echo 'alice:x:1000:1000::/home/alice:/bin/sh' >> /etc/passwd &&
+		echo 'alice:x:1000:' >> /etc/group && su -p alice -c 'id -un; echo $HOME'`)
+	if out != "alice\n/root\n" {
+		t.Fatalf("new user alice: %q", out)
+	}
 }
 
 // waitFor polls cond until it holds (no timing is asserted; the deadline

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -95,7 +96,7 @@ func New(opts Options) (*Manager, error) {
 func (m *Manager) removeStaging() {
 	entries, _ := os.ReadDir(m.layersDir)
 	for _, e := range entries {
-		if len(e.Name()) >= len(tmpPrefix) && e.Name()[:len(tmpPrefix)] == tmpPrefix {
+		if strings.HasPrefix(e.Name(), tmpPrefix) {
 			os.RemoveAll(filepath.Join(m.layersDir, e.Name()))
 		}
 	}

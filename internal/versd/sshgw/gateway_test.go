@@ -2,6 +2,7 @@ package sshgw
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"slices"
@@ -258,4 +259,48 @@ func mustSession(t *testing.T, c *ssh.Client) *ssh.Session {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// A command still running when the client hangs up, or when the gateway
+// closes, sees its context cancelled; Close waits for it to return.
+func TestRunningExecCancelled(t *testing.T) {
+	started := make(chan struct{}, 2)
+	ended := make(chan error, 2)
+	vm := newTestVM(t, vmA, t.TempDir())
+	vm.target.Exec = func(ctx context.Context, _ string, _ io.Reader, _, _ io.Writer) (int, error) {
+		started <- struct{}{}
+		<-ctx.Done()
+		ended <- ctx.Err()
+		return 0, ctx.Err()
+	}
+	tg := startGateway(t, vm)
+
+	// Client closes the session while the command runs.
+	sess := mustSession(t, tg.mustDial(t, vm))
+	if err := sess.Start("sleep forever"); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	sess.Close()
+	if err := <-ended; !errors.Is(err, context.Canceled) {
+		t.Errorf("after client hang-up Exec saw %v, want context.Canceled", err)
+	}
+
+	// Gateway closes while the command runs.
+	sess = mustSession(t, tg.mustDial(t, vm))
+	if err := sess.Start("sleep forever"); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if err := tg.gw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("after Close Exec saw %v, want context.Canceled", err)
+		}
+	default:
+		t.Error("Close returned while Exec was still running")
+	}
 }

@@ -111,7 +111,7 @@ func (s *session) runExec(ctx context.Context, ch ssh.Channel, command string) {
 func (s *session) serveSFTP(ch ssh.Channel, root *os.Root) {
 	defer root.Close()
 	s.gw.logf("sshgw: %s: VM %s: sftp started", s.remote, s.vmID)
-	server := sftp.NewRequestServer(ch, newRootHandlers(root), sftp.WithRSAllocator())
+	server := sftp.NewRequestServer(ch, newRootHandlers(root))
 	err := server.Serve()
 	server.Close() // also closes ch
 	if err != nil && !errors.Is(err, io.EOF) {

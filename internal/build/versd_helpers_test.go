@@ -1,0 +1,117 @@
+package build
+
+import (
+	"context"
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/vers"
+	"github.com/vers-sh/terraform-provider-vers/internal/versd"
+)
+
+// testServer is an in-process versd with a client to it.
+type testServer struct {
+	srv    *versd.Server
+	client *vers.Client
+}
+
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	srv, err := versd.Start(context.Background(), versd.Options{DataDir: t.TempDir(), APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	pem, err := os.ReadFile(srv.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatal("no CA certificate in", srv.CAFile)
+	}
+	c, err := vers.New(vers.Config{BaseURL: srv.URL, APIKey: srv.APIKey, VMDomain: srv.VMDomain,
+		SSHAddress: srv.SSHAddress, SSHRootCAs: pool, MaxRetries: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testServer{srv: srv, client: c}
+}
+
+// vmsBooted is how many VMs versd created since the last reset.
+func (s *testServer) vmsBooted() int { return s.srv.Stats().VMsCreated }
+
+// liveVMs lists the VMs versd still runs.
+func (s *testServer) liveVMs(t *testing.T) []vers.VM {
+	t.Helper()
+	vms, err := s.client.ListVMs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vms
+}
+
+// writeTree creates files under dir; a name ending in "/" is a directory.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if strings.HasSuffix(name, "/") {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// prepare runs Prepare on an inline Dockerfile over dir.
+func prepare(t *testing.T, dir, dockerfileText string) *Prepared {
+	t.Helper()
+	one, mem, fsz := int64(1), int64(512), int64(1024)
+	prep, err := Prepare(context.Background(), Spec{ContextDir: dir, DockerfileContent: []byte(dockerfileText),
+		VMConfig: &vers.VMConfig{VcpuCount: &one, MemSizeMib: &mem, FsSizeMib: &fsz}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prep
+}
+
+// execIn runs a command in a VM and returns its trimmed stdout, failing on
+// a non-zero exit.
+func execIn(t *testing.T, c *vers.Client, vmID string, argv ...string) string {
+	t.Helper()
+	out, err := c.Exec(context.Background(), vmID, vers.ExecRequest{Command: argv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ExitCode != 0 {
+		t.Fatalf("%v exited %d: %s", argv, out.ExitCode, out.Stderr)
+	}
+	return strings.TrimSpace(out.Stdout)
+}
+
+// bootFrom starts a VM from a commit and deletes it when the test ends.
+func bootFrom(t *testing.T, c *vers.Client, commitID string) string {
+	t.Helper()
+	ctx := context.Background()
+	vm, err := c.CreateVMFromCommit(ctx, vers.FromCommitRequest{CommitID: commitID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = c.DeleteVM(context.Background(), vm.VMID) })
+	if err := c.WaitForVMRunning(ctx, vm.VMID, 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	return vm.VMID
+}
