@@ -71,18 +71,18 @@ func TestExecute_scratchBuildCacheAndIncrementalRebuild(t *testing.T) {
 	t.Run("the commit holds the build", func(t *testing.T) {
 		vm := bootFrom(t, ts.client, first.CommitID)
 		checks := map[string][]string{
-			"port=8080":                    {"cat", "/etc/app/app.conf"},
-			"x":                            {"cat", "/etc/app/nested/x.conf"},
-			"750":                          {"stat", "-c", "%a", "/usr/local/bin/tool"},
-			"notes":                        {"cat", "/srv/app/notes.txt", "/srv/app/renamed.txt"},
-			"hello from /srv/app":          {"cat", "/tmp/greeting"},
-			"app app":                      {"stat", "-c", "%U %G", "/srv/app/data/one"},
-			"app":                          {"cat", "/tmp/who"},
-			"/srv/app":                     {"cat", "/tmp/where"},
-			"app 644":                      {"stat", "-c", "%U %a", "/srv/app/data/owned-by-app"},
-			"v1":                           {"cat", "/opt/last.txt"},
-			"644 755":                      {"sh", "-c", "stat -c %a /etc/app/app.conf; stat -c %a /etc/app/nested"},
-			"root":                         {"stat", "-c", "%U", "/etc/app/app.conf"},
+			"port=8080":           {"cat", "/etc/app/app.conf"},
+			"x":                   {"cat", "/etc/app/nested/x.conf"},
+			"750":                 {"stat", "-c", "%a", "/usr/local/bin/tool"},
+			"notes":               {"cat", "/srv/app/notes.txt", "/srv/app/renamed.txt"},
+			"hello from /srv/app": {"cat", "/tmp/greeting"},
+			"app app":             {"stat", "-c", "%U %G", "/srv/app/data/one"},
+			"app":                 {"cat", "/tmp/who"},
+			"/srv/app":            {"cat", "/tmp/where"},
+			"app 644":             {"stat", "-c", "%U %a", "/srv/app/data/owned-by-app"},
+			"v1":                  {"cat", "/opt/last.txt"},
+			"644 755":             {"sh", "-c", "stat -c %a /etc/app/app.conf; stat -c %a /etc/app/nested"},
+			"root":                {"stat", "-c", "%U", "/etc/app/app.conf"},
 		}
 		for want, argv := range checks {
 			got := strings.Join(strings.Fields(execIn(t, ts.client, vm, argv...)), " ")

@@ -42,12 +42,16 @@ func TestRootExecCommitRestore(t *testing.T) {
 	c.execOK(vm, "echo changed > /root/marker")
 
 	for _, body := range []map[string]any{{"commit_id": commitID}, {"tag_name": "golden"}, {"ref": "app:latest"}} {
-		var out struct{ VMID string `json:"vm_id"` }
+		var out struct {
+			VMID string `json:"vm_id"`
+		}
 		c.must(201, "POST", "/api/v1/vm/from_commit", body, &out)
 		if got := c.execOK(out.VMID, "cat /root/marker"); got != "built\n" {
 			t.Fatalf("restored VM (%v) sees %q", body, got)
 		}
-		var file struct{ ContentB64 string `json:"content_b64"` }
+		var file struct {
+			ContentB64 string `json:"content_b64"`
+		}
 		c.must(200, "GET", "/api/v1/vm/"+out.VMID+"/files?path=/root/marker", nil, &file)
 		if data, _ := base64.StdEncoding.DecodeString(file.ContentB64); string(data) != "built\n" {
 			t.Fatalf("files API returned %q", data)
@@ -67,7 +71,9 @@ func TestRootExecCommitRestore(t *testing.T) {
 	}
 
 	// A second commit chains to the first through the restored VM.
-	var restored struct{ VMID string `json:"vm_id"` }
+	var restored struct {
+		VMID string `json:"vm_id"`
+	}
 	c.must(201, "POST", "/api/v1/vm/from_commit", map[string]any{"commit_id": commitID}, &restored)
 	second := c.commit(restored.VMID, nil)
 	var parents []struct {

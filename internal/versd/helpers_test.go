@@ -127,7 +127,9 @@ func (c *client) must(status int, method, path string, body any, out any) respon
 
 func (c *client) newRoot() string {
 	c.t.Helper()
-	var out struct{ VMID string `json:"vm_id"` }
+	var out struct {
+		VMID string `json:"vm_id"`
+	}
 	c.must(201, "POST", "/api/v1/vm/new_root", map[string]any{"vm_config": map[string]any{}}, &out)
 	return out.VMID
 }
@@ -148,7 +150,9 @@ func (c *client) execOK(vm, script string) string {
 
 func (c *client) commit(vm string, body any) string {
 	c.t.Helper()
-	var out struct{ CommitID string `json:"commit_id"` }
+	var out struct {
+		CommitID string `json:"commit_id"`
+	}
 	c.must(201, "POST", "/api/v1/vm/"+vm+"/commit", body, &out)
 	return out.CommitID
 }

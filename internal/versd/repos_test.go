@@ -56,7 +56,9 @@ func TestRepoAndTagLifecycle(t *testing.T) {
 	if msg := r.errorMessage(t); msg == "" || r.header.Get("x-should-retry") != "false" {
 		t.Fatalf("tagged commit delete: %s %v", msg, r.header)
 	}
-	var restored struct{ VMID string `json:"vm_id"` }
+	var restored struct {
+		VMID string `json:"vm_id"`
+	}
 	c.must(201, "POST", "/api/v1/vm/from_commit", map[string]any{"commit_id": first}, &restored)
 	r = c.must(409, "DELETE", "/api/v1/commits/"+first, nil, nil)
 	if msg := r.errorMessage(t); msg[:len("commit has active VMs")] != "commit has active VMs" {
@@ -78,7 +80,7 @@ func TestRepoAndTagLifecycle(t *testing.T) {
 		t.Fatalf("public repo = %+v", pub)
 	}
 	var pubTags struct {
-		Repository string `json:"repository"`
+		Repository string                       `json:"repository"`
 		Tags       []struct{ Reference string } `json:"tags"`
 	}
 	c.must(200, "GET", "/api/v1/public/repositories/local/app/tags", nil, &pubTags)
@@ -106,7 +108,11 @@ func TestRepoAndTagLifecycle(t *testing.T) {
 	// Legacy tags: create, list, update, delete.
 	c.must(201, "POST", "/api/v1/commit_tags", map[string]any{"tag_name": "prod", "commit_id": fork.CommitID}, nil)
 	c.must(409, "POST", "/api/v1/commit_tags", map[string]any{"tag_name": "prod", "commit_id": fork.CommitID}, nil)
-	var tags struct{ Tags []struct{ TagName string `json:"tag_name"` } }
+	var tags struct {
+		Tags []struct {
+			TagName string `json:"tag_name"`
+		}
+	}
 	c.must(200, "GET", "/api/v1/commit_tags", nil, &tags)
 	if len(tags.Tags) != 1 || tags.Tags[0].TagName != "prod" {
 		t.Fatalf("legacy tags = %+v", tags)
@@ -127,7 +133,9 @@ func TestCommitPagination(t *testing.T) {
 	seen := map[string]bool{}
 	for offset := 0; offset < 6; offset += 2 {
 		var page struct {
-			Commits []struct{ CommitID string `json:"commit_id"` } `json:"commits"`
+			Commits []struct {
+				CommitID string `json:"commit_id"`
+			} `json:"commits"`
 			Total, Limit, Offset int
 		}
 		c.must(200, "GET", fmt.Sprintf("/api/v1/commits?limit=2&offset=%d", offset), nil, &page)
@@ -150,7 +158,9 @@ func TestCommitPagination(t *testing.T) {
 	}
 	// Newest first.
 	var page struct {
-		Commits []struct{ CommitID string `json:"commit_id"` } `json:"commits"`
+		Commits []struct {
+			CommitID string `json:"commit_id"`
+		} `json:"commits"`
 	}
 	c.must(200, "GET", "/api/v1/commits?limit=1", nil, &page)
 	if page.Commits[0].CommitID != ids[4] {

@@ -26,9 +26,11 @@ func errorf(status int, format string, args ...any) error {
 	return &apiError{status: status, msg: fmt.Sprintf(format, args...)}
 }
 
-func badRequest(format string, args ...any) error { return errorf(http.StatusBadRequest, format, args...) }
-func notFound(format string, args ...any) error   { return errorf(http.StatusNotFound, format, args...) }
-func conflict(format string, args ...any) error   { return errorf(http.StatusConflict, format, args...) }
+func badRequest(format string, args ...any) error {
+	return errorf(http.StatusBadRequest, format, args...)
+}
+func notFound(format string, args ...any) error { return errorf(http.StatusNotFound, format, args...) }
+func conflict(format string, args ...any) error { return errorf(http.StatusConflict, format, args...) }
 
 // writeJSON answers with a JSON body.
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -373,12 +373,12 @@ func (s *Server) countCommit() {
 // user who started the server, never write it to a log.
 func (s *Server) EnvExports() string {
 	vars := map[string]string{
-		"VERS_BASE_URL":     s.URL,
-		"VERS_URL":          s.URL, // the official CLI reads VERS_URL
-		"VERS_API_KEY":      s.APIKey,
-		"VERS_SSH_ADDRESS":  s.SSHAddress,
-		"VERS_SSH_CA_FILE":  s.CAFile,
-		"VERS_VM_DOMAIN":    s.VMDomain,
+		"VERS_BASE_URL":    s.URL,
+		"VERS_URL":         s.URL, // the official CLI reads VERS_URL
+		"VERS_API_KEY":     s.APIKey,
+		"VERS_SSH_ADDRESS": s.SSHAddress,
+		"VERS_SSH_CA_FILE": s.CAFile,
+		"VERS_VM_DOMAIN":   s.VMDomain,
 	}
 	names := make([]string, 0, len(vars))
 	for k := range vars {
