@@ -15,6 +15,8 @@ import (
 // implements it.
 type API interface {
 	ListAllCommits(ctx context.Context) ([]vers.CommitInfo, error)
+	ListVMs(ctx context.Context) ([]vers.VM, error)
+	SetVMLabels(ctx context.Context, vmID string, labels map[string]string) error
 	GetRepoTag(ctx context.Context, repo, tag string) (*vers.RepoTagInfo, error)
 	GetCommitTag(ctx context.Context, name string) (*vers.TagInfo, error)
 	GetPublicRepoTag(ctx context.Context, org, repo, tag string) (*vers.RepoTagInfo, error)
@@ -79,6 +81,9 @@ type Event struct {
 }
 
 func (e Event) String() string {
+	if e.Step == 0 { // not about a step: housekeeping such as the sweeper
+		return e.Message
+	}
 	s := fmt.Sprintf("step %d/%d %s", e.Step, e.Total, e.Instruction)
 	switch e.Status {
 	case "done", "failed":
@@ -309,6 +314,12 @@ func (ex *executor) ensureBuilder(ctx context.Context, parent, base string) erro
 		}
 		ex.vmID = ""
 	}
+	if ex.booted == 0 {
+		// Reap builders of builds that died (killed CI jobs); best effort.
+		if swept, err := SweepExpiredBuilders(ctx, ex.api, time.Now()); err == nil && len(swept) > 0 {
+			ex.progress(Event{Status: "swept", Message: fmt.Sprintf("deleted %d abandoned builder VM(s): %v", len(swept), swept)})
+		}
+	}
 	var out *vers.NewVMResponse
 	var err error
 	if ex.prep.Dockerfile.From.Kind == dockerfile.FromScratch && parent == "scratch:"+canonicalVMConfig(ex.prep.Spec.VMConfig) {
@@ -320,6 +331,11 @@ func (ex *executor) ensureBuilder(ctx context.Context, parent, base string) erro
 		return fmt.Errorf("booting the builder VM: %w", err)
 	}
 	ex.vmID, ex.vmAt = out.VMID, parent
+	// The lease lets a later build reap this VM if this process dies before
+	// its deferred delete runs.
+	if err := ex.api.SetVMLabels(ctx, ex.vmID, builderLabels(ctx, ex.opts.BuildID, time.Now())); err != nil {
+		return fmt.Errorf("labelling builder VM %s: %w", ex.vmID, err)
+	}
 	ex.booted++
 	if err := ex.api.WaitForVMRunning(ctx, ex.vmID, ex.opts.PollInterval); err != nil {
 		return fmt.Errorf("waiting for builder VM %s: %w", ex.vmID, err)

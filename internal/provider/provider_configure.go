@@ -153,6 +153,10 @@ func tflogLogger(apiKey string) func(context.Context, string, map[string]any) {
 		ctx = tflog.MaskFieldValuesWithFieldKeys(ctx, "api_key", "authorization", "Authorization", "ssh_private_key")
 		ctx = tflog.MaskAllFieldValuesStrings(ctx, apiKey)
 		ctx = tflog.MaskMessageStrings(ctx, apiKey)
+		if fields["level"] == "warn" {
+			tflog.Warn(ctx, "vers api: "+msg, fields)
+			return
+		}
 		tflog.Debug(ctx, "vers api: "+msg, fields)
 	}
 }
