@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/build"
 	"github.com/vers-sh/terraform-provider-vers/internal/dockerfile"
@@ -21,7 +22,9 @@ type buildInputs struct {
 	Dockerfile        types.String   `tfsdk:"dockerfile"`
 	DockerfileContent types.String   `tfsdk:"dockerfile_content"`
 	BuildArgs         types.Map      `tfsdk:"build_args"`
-	VMConfig          *vmConfigModel `tfsdk:"vm_config"`
+	// VMConfig is read as an object first: during validation it may be
+	// unknown (a variable), which a struct pointer cannot hold.
+	VMConfig types.Object `tfsdk:"vm_config"`
 }
 
 // readBuildInputs reads the inputs from a config, plan or state. known is
@@ -42,8 +45,17 @@ func readBuildInputs(ctx context.Context, get func(context.Context, path.Path, a
 	if in.Context.IsUnknown() || in.Dockerfile.IsUnknown() || in.DockerfileContent.IsUnknown() || in.BuildArgs.IsUnknown() {
 		return build.Spec{}, false, diags
 	}
-	if in.VMConfig != nil {
-		for _, v := range []interface{ IsUnknown() bool }{in.VMConfig.VcpuCount, in.VMConfig.MemSizeMib, in.VMConfig.FsSizeMib, in.VMConfig.ImageName, in.VMConfig.KernelName} {
+	if in.VMConfig.IsUnknown() {
+		return build.Spec{}, false, diags
+	}
+	var vmConfig *vmConfigModel
+	if !in.VMConfig.IsNull() {
+		vmConfig = &vmConfigModel{}
+		diags.Append(in.VMConfig.As(ctx, vmConfig, basetypes.ObjectAsOptions{UnhandledUnknownAsEmpty: false})...)
+		if diags.HasError() {
+			return build.Spec{}, false, diags
+		}
+		for _, v := range []interface{ IsUnknown() bool }{vmConfig.VcpuCount, vmConfig.MemSizeMib, vmConfig.FsSizeMib, vmConfig.ImageName, vmConfig.KernelName} {
 			if v.IsUnknown() {
 				return build.Spec{}, false, diags
 			}
@@ -66,8 +78,8 @@ func readBuildInputs(ctx context.Context, get func(context.Context, path.Path, a
 	} else {
 		spec.DockerfilePath = in.Dockerfile.ValueString()
 	}
-	if in.VMConfig != nil {
-		cfg := vmConfigFromModel(in.VMConfig)
+	if vmConfig != nil {
+		cfg := vmConfigFromModel(vmConfig)
 		spec.VMConfig = &cfg
 	}
 	return spec, true, diags

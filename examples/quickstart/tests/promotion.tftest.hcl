@@ -1,6 +1,9 @@
 # Plan-only tests with a mocked provider: no API, no VMs. Run them with
 #   terraform test   (from examples/quickstart)
 mock_provider "vers" {
+  # Make the mocked values visible to command = plan (Terraform >= 1.11).
+  override_during = plan
+
   mock_resource "vers_build" {
     defaults = {
       commit_id = "0c0ffee0-0000-4000-8000-000000000001"
