@@ -34,8 +34,9 @@ func loadLayerCache(ctx context.Context, api API) (*layerCache, error) {
 			c.images[info.CommitID] = rec.Image
 		}
 		// Two concurrent builds may both fill the same key; prefer the older
-		// commit so every reader picks the same one.
-		if prev, seen := c.byKey[rec.CacheKey]; seen && prev.CreatedAt <= info.CreatedAt {
+		// commit (then the smaller id, for equal timestamps) so every reader
+		// picks the same one whatever the listing order.
+		if prev, seen := c.byKey[rec.CacheKey]; seen && !olderCommit(info, prev) {
 			continue
 		}
 		c.byKey[rec.CacheKey] = info
@@ -46,6 +47,15 @@ func loadLayerCache(ctx context.Context, api API) (*layerCache, error) {
 func (c *layerCache) lookup(key string) (string, bool) {
 	info, ok := c.byKey[key]
 	return info.CommitID, ok
+}
+
+// olderCommit orders commits by creation time (RFC 3339 strings from one
+// server compare correctly as text), then by id.
+func olderCommit(a, b vers.CommitInfo) bool {
+	if a.CreatedAt != b.CreatedAt {
+		return a.CreatedAt < b.CreatedAt
+	}
+	return a.CommitID < b.CommitID
 }
 
 // baseImage is the image record of a commit vers_build made, nil for any

@@ -19,7 +19,9 @@ type listingAPI struct {
 	err     error
 }
 
-func (l listingAPI) ListAllCommits(context.Context) ([]vers.CommitInfo, error) { return l.commits, l.err }
+func (l listingAPI) ListAllCommits(context.Context) ([]vers.CommitInfo, error) {
+	return l.commits, l.err
+}
 
 func describe(r imagemeta.Record) *string { s := imagemeta.Encode(r); return &s }
 
@@ -56,6 +58,17 @@ func TestLoadLayerCache(t *testing.T) {
 	}
 	if c.baseImage("older") != nil || c.baseImage("human") != nil {
 		t.Fatal("a layer without image metadata is treated as a final image")
+	}
+
+	// Equal timestamps: the smaller id wins in either listing order.
+	tie := []vers.CommitInfo{
+		{CommitID: "b", CreatedAt: "2026-01-01T00:00:00Z", Description: describe(imagemeta.Record{CacheKey: "sha256:t"})},
+		{CommitID: "a", CreatedAt: "2026-01-01T00:00:00Z", Description: describe(imagemeta.Record{CacheKey: "sha256:t"})},
+	}
+	for _, order := range [][]vers.CommitInfo{tie, {tie[1], tie[0]}} {
+		if c3, _ := loadLayerCache(context.Background(), listingAPI{commits: order}); c3.byKey["sha256:t"].CommitID != "a" {
+			t.Fatal("a timestamp tie is broken by listing order")
+		}
 	}
 
 	// The same listing in the other order picks the same commit.

@@ -18,10 +18,10 @@ import (
 // buildInputs is the part of vers_build's configuration that feeds the
 // engine. It is read straight from config so the plan modifier can use it.
 type buildInputs struct {
-	Context           types.String   `tfsdk:"context"`
-	Dockerfile        types.String   `tfsdk:"dockerfile"`
-	DockerfileContent types.String   `tfsdk:"dockerfile_content"`
-	BuildArgs         types.Map      `tfsdk:"build_args"`
+	Context           types.String `tfsdk:"context"`
+	Dockerfile        types.String `tfsdk:"dockerfile"`
+	DockerfileContent types.String `tfsdk:"dockerfile_content"`
+	BuildArgs         types.Map    `tfsdk:"build_args"`
 	// VMConfig is read as an object first: during validation it may be
 	// unknown (a variable), which a struct pointer cannot hold.
 	VMConfig types.Object `tfsdk:"vm_config"`

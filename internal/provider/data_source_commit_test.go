@@ -154,6 +154,10 @@ data "vers_commits" "chain_private" {
   is_public   = false
 }
 
+data "vers_commits" "nothing" {
+  name_prefix = "%[3]s-no-such-commit"
+}
+
 data "vers_commit_lineage" "leaf" {
   commit_id = %[4]q
 }
@@ -185,6 +189,10 @@ data "vers_commit_lineage" "leaf" {
 					knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(ch.Middle)})),
 				statecheck.ExpectKnownValue("data.vers_commits.chain_private", tfjsonpath.New("ids"),
 					knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(ch.Leaf), knownvalue.StringExact(ch.Root)})),
+
+				// no match is an empty list, not null, so length() works on it
+				statecheck.ExpectKnownValue("data.vers_commits.nothing", tfjsonpath.New("ids"), knownvalue.ListSizeExact(0)),
+				statecheck.ExpectKnownValue("data.vers_commits.nothing", tfjsonpath.New("commits"), knownvalue.ListSizeExact(0)),
 
 				// the commit itself, then its ancestors down to the root
 				statecheck.ExpectKnownValue("data.vers_commit_lineage.leaf", tfjsonpath.New("ids"),

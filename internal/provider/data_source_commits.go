@@ -66,8 +66,9 @@ func (d *CommitsDataSource) Read(ctx context.Context, req datasource.ReadRequest
 		resp.Diagnostics.AddError("Cannot list commits", apiErrorDetail(err, ""))
 		return
 	}
-	var items []commitModel
-	var ids []string
+	// Empty, not nil: no match must be an empty list (null would break length()).
+	items := []commitModel{}
+	ids := []string{}
 	for _, c := range all {
 		if !m.NamePrefix.IsNull() && !strings.HasPrefix(c.Name, m.NamePrefix.ValueString()) {
 			continue

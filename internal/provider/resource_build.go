@@ -107,7 +107,11 @@ func (r *BuildResource) Create(ctx context.Context, req resource.CreateRequest, 
 	}
 	prep, err := build.Prepare(ctx, spec)
 	if err != nil {
-		resp.Diagnostics.Append(dockerfileDiagnostics(err, path.Root("dockerfile"))...)
+		attr := path.Root("dockerfile")
+		if spec.DockerfileContent != nil {
+			attr = path.Root("dockerfile_content")
+		}
+		resp.Diagnostics.Append(dockerfileDiagnostics(err, attr)...)
 		return
 	}
 	// The plan promised a hash; building something else would make

@@ -112,6 +112,31 @@ func TestAccRepo_lifecycle(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: inPlace},
 				Check:            remoteRepoIs(c, name, "first", false),
 			},
+			{ // made public outside Terraform: the next plan makes it private again, in place
+				PreConfig: func() {
+					if err := c.SetRepositoryVisibility(context.Background(), name, true); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:           repoConfig(name, "second", false),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: inPlace},
+				Check:            remoteRepoIs(c, name, "first", false),
+			},
+			{ // deleted outside Terraform: the next plan creates it again
+				PreConfig: func() {
+					if err := c.DeleteRepository(context.Background(), name); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: repoConfig(name, "second", false),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("vers_repo.r", plancheck.ResourceActionCreate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("vers_repo.r", tfjsonpath.New("remote_description"), knownvalue.StringExact("second")),
+				},
+				Check: remoteRepoIs(c, name, "second", false),
+			},
 		},
 	})
 }

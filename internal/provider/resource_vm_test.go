@@ -75,6 +75,29 @@ func execWorks(c *vers.Client, wantOK bool) resource.TestCheckFunc {
 	}
 }
 
+// remoteLabels checks the labels versd reports in the VM's status.
+func remoteLabels(c *vers.Client, want map[string]string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		id, err := vmIDFrom(s, "vers_vm.v")
+		if err != nil {
+			return err
+		}
+		st, err := c.GetVMStatus(context.Background(), id)
+		if err != nil {
+			return err
+		}
+		if len(st.Labels) != len(want) {
+			return fmt.Errorf("versd has labels %v on VM %s, want %v", st.Labels, id, want)
+		}
+		for k, v := range want {
+			if st.Labels[k] != v {
+				return fmt.Errorf("versd has labels %v on VM %s, want %v", st.Labels, id, want)
+			}
+		}
+		return nil
+	}
+}
+
 func TestAccVM_fromCommitLifecycle(t *testing.T) {
 	c := testClient(t)
 	ch := sharedChain(t)
@@ -106,6 +129,7 @@ func TestAccVM_fromCommitLifecycle(t *testing.T) {
 						knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f-]{36}\.`+regexp.QuoteMeta(accServer.VMDomain)+`$`))),
 				},
 				Check: resource.ComposeTestCheckFunc(remoteVMState(c, vers.VMStateRunning), execWorks(c, true),
+					remoteLabels(c, map[string]string{"env": "test"}),
 					func(s *terraform.State) (err error) { firstID, err = vmIDFrom(s, "vers_vm.v"); return err }),
 			},
 			{ // labels change in place
@@ -115,6 +139,7 @@ func TestAccVM_fromCommitLifecycle(t *testing.T) {
 					statecheck.ExpectKnownValue("vers_vm.v", tfjsonpath.New("labels"),
 						knownvalue.MapExact(map[string]knownvalue.Check{"env": knownvalue.StringExact("prod"), "team": knownvalue.StringExact("a")})),
 				},
+				Check: remoteLabels(c, map[string]string{"env": "prod", "team": "a"}),
 			},
 			{ // pause in place: versd really stops the VM
 				Config:           vmFromCommitConfig(ch.Root, "paused", `{ env = "prod", team = "a" }`),
@@ -125,6 +150,16 @@ func TestAccVM_fromCommitLifecycle(t *testing.T) {
 				Check: resource.ComposeTestCheckFunc(remoteVMState(c, vers.VMStatePaused), execWorks(c, false)),
 			},
 			{ // resume in place
+				Config:           vmFromCommitConfig(ch.Root, "running", `{ env = "prod", team = "a" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: inPlace},
+				Check:            resource.ComposeTestCheckFunc(remoteVMState(c, vers.VMStateRunning), execWorks(c, true)),
+			},
+			{ // paused outside Terraform: the next plan resumes it in place
+				PreConfig: func() {
+					if err := c.SetVMState(context.Background(), firstID, vers.VMTargetPaused); err != nil {
+						t.Fatal(err)
+					}
+				},
 				Config:           vmFromCommitConfig(ch.Root, "running", `{ env = "prod", team = "a" }`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: inPlace},
 				Check:            resource.ComposeTestCheckFunc(remoteVMState(c, vers.VMStateRunning), execWorks(c, true)),
@@ -153,6 +188,11 @@ func TestAccVM_fromCommitLifecycle(t *testing.T) {
 					}
 					return err
 				}),
+			},
+			{ // removing the labels clears them on versd
+				Config:           vmFromCommitConfig(ch.Root, "running", "null"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: inPlace},
+				Check:            remoteLabels(c, map[string]string{}),
 			},
 		},
 	})

@@ -29,6 +29,13 @@ func (c *Client) ExecStream(ctx context.Context, vmID string, req ExecRequest) (
 		req.ExecID = uuid.NewString()
 	}
 	resp, err := c.send(ctx, call{method: http.MethodPost, path: apiPath("/vm/%s/exec/stream", vmID), body: req, stream: true})
+	if lostResponseConflict(err) {
+		// An earlier attempt started the command but its response was lost;
+		// the retry's 409 is our own exec_id: follow it from the start
+		// instead of failing (or running the command twice).
+		c.warn(ctx, "exec stream retried after a lost response; re-attaching to the running command", map[string]any{"vm_id": vmID, "exec_id": req.ExecID})
+		return c.AttachExecStream(ctx, vmID, ExecAttachRequest{ExecID: req.ExecID})
+	}
 	if err != nil {
 		return nil, err
 	}
