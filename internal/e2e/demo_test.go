@@ -29,10 +29,10 @@ func TestDemoScript(t *testing.T) {
 	}
 	for _, want := range []string{
 		`==> \[8/8\] summary`,
-		`\| hello from `,                               // output of the COPY'd script, run by a RUN
-		`\| version 1`,                                 // a RUN's result, read inside the VM
-		`vers_tag.latest will be updated in-place`,     // rollback is an update
-		`Plan: 0 to add, 1 to change, 0 to destroy`,    // and nothing else
+		`\| hello from `, // output of the COPY'd script, run by a RUN
+		`\| version 1`,   // a RUN's result, read inside the VM
+		`vers_tag.latest will be updated in-place`,  // rollback is an update
+		`Plan: 0 to add, 1 to change, 0 to destroy`, // and nothing else
 		`quickstart:latest -> [0-9a-f-]+ \(build 1 again\)`,
 	} {
 		if !regexp.MustCompile(want).MatchString(text) {
