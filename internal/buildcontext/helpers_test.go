@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -87,10 +86,4 @@ func hashOf(t *testing.T, dir string, spec HashSpec) string {
 		t.Fatal(err)
 	}
 	return h
-}
-
-func sortedCopy(s []string) []string {
-	out := slices.Clone(s)
-	slices.Sort(out)
-	return out
 }

@@ -62,13 +62,12 @@ func TestDeletionsSurviveCommit(t *testing.T) {
 	forEachMode(t, func(t *testing.T, m *Manager) {
 		startVM(t, m, "a")
 		mustSucceed(t, m, "a", "mkdir /d && touch /d/old && echo x > /gone")
-		stack, err := m.Commit(context.Background(), "a", false)
-		if err != nil {
+		if _, err := m.Commit(context.Background(), "a", false); err != nil {
 			t.Fatal(err)
 		}
 		// Delete files of a lower layer, replace a directory wholesale.
 		mustSucceed(t, m, "a", "rm /gone /etc/hostname && rm -r /d && mkdir /d && touch /d/new")
-		stack, err = m.Commit(context.Background(), "a", false)
+		stack, err := m.Commit(context.Background(), "a", false)
 		if err != nil {
 			t.Fatal(err)
 		}
