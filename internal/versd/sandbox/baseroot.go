@@ -101,7 +101,7 @@ func buildBusyboxRoot(root string) error {
 	}{
 		{"", 0o755}, {"bin", 0o755}, {"sbin", 0o755}, {"usr", 0o755}, {"usr/bin", 0o755},
 		{"usr/sbin", 0o755}, {"usr/local", 0o755}, {"usr/local/bin", 0o755}, {"etc", 0o755},
-		{"root", 0o700}, {"home", 0o755}, {"tmp", 0o1777}, {"var", 0o755}, {"var/tmp", 0o1777},
+		{"root", 0o700}, {"home", 0o755}, {"tmp", 0o777 | fs.ModeSticky}, {"var", 0o755}, {"var/tmp", 0o777 | fs.ModeSticky},
 		{"var/log", 0o755}, {"run", 0o755}, {"dev", 0o755}, {"proc", 0o555}, {"sys", 0o555},
 		{"mnt", 0o755}, {"opt", 0o755}, {"srv", 0o755},
 	}
@@ -110,7 +110,8 @@ func buildBusyboxRoot(root string) error {
 		if err := os.MkdirAll(p, 0o755); err != nil {
 			return err
 		}
-		// Chmod, not Mkdir's mode: the umask would strip the sticky bit.
+		// Chmod, not Mkdir's mode: the umask would strip bits. Go spells
+		// the sticky bit fs.ModeSticky; a numeric 0o1000 is silently dropped.
 		if err := os.Chmod(p, d.mode); err != nil {
 			return err
 		}

@@ -332,3 +332,14 @@ func procState(t *testing.T, pid int) string {
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	return fields[0]
 }
+
+// Shared scratch directories keep the sticky bit, so one user cannot delete
+// another's files in /tmp (builds that switch USER rely on it).
+func TestBaseRootTmpIsSticky(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m *Manager) {
+		startVM(t, m, "a")
+		if got := strings.TrimSpace(mustSucceed(t, m, "a", "stat -c %a /tmp /var/tmp")); got != "1777\n1777" {
+			t.Fatalf("modes of /tmp and /var/tmp = %q, want 1777 twice", got)
+		}
+	})
+}
