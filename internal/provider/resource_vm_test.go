@@ -181,7 +181,7 @@ func TestAccVM_fromCommitLifecycle(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("vers_vm.v", plancheck.ResourceActionCreate),
 				}},
-				Check: resource.ComposeTestCheckFunc(remoteVMState(c, vers.VMStateRunning), func(s *terraform.State) error {
+				Check: resource.ComposeTestCheckFunc(remoteVMState(c, vers.VMStateRunning), remoteLabels(c, map[string]string{"env": "prod", "team": "a"}), func(s *terraform.State) error {
 					id, err := vmIDFrom(s, "vers_vm.v")
 					if err == nil && id == firstID {
 						err = fmt.Errorf("the VM was not recreated: still %s", id)

@@ -43,6 +43,8 @@ func (s *Server) commit(ctx context.Context, vmID, commitID string, name, descri
 	}
 	s.layerMu.RLock()
 	defer s.layerMu.RUnlock()
+	// The VM restarts on a new root; sessions on the old one must end.
+	s.gateway.DisconnectVM(vm.ID)
 	layers, err := s.vms.Commit(ctx, vm.ID, keepPaused)
 	if err != nil {
 		return store.Commit{}, mapRuntimeError(err)

@@ -345,6 +345,7 @@ func (s *Server) deleteVM(w http.ResponseWriter, r *http.Request) error {
 	}
 	unlock := s.vmLocks.lock(vm.ID)
 	defer unlock()
+	s.gateway.DisconnectVM(vm.ID)
 	if err := s.vms.DeleteVM(vm.ID); err != nil && !errors.Is(err, errVMNotFound) {
 		return fmt.Errorf("stopping the VM failed: %w", err)
 	}

@@ -63,6 +63,9 @@ type Gateway struct {
 	closed    bool
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
+	// byVM groups live connections by VM so DisconnectVM can end them when
+	// the VM's root filesystem changes under them (commit, delete).
+	byVM map[string]map[net.Conn]struct{}
 	// wg counts connection handlers and the goroutines they start, so Close
 	// returns only when nothing of the gateway still runs.
 	wg sync.WaitGroup
@@ -100,6 +103,7 @@ func New(opts Options) (*Gateway, error) {
 		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[net.Conn]struct{}),
+		byVM:      make(map[string]map[net.Conn]struct{}),
 	}, nil
 }
 
@@ -239,6 +243,8 @@ func (g *Gateway) handleConn(raw net.Conn) {
 		g.logf("sshgw: %s: rejected: no SNI server name", remote)
 		return
 	}
+	g.registerVMConn(vmID, raw)
+	defer g.unregisterVMConn(vmID, raw)
 	target, err := g.lookup(vmID)
 	if err != nil {
 		g.logf("sshgw: %s: rejected VM %s: %v", remote, vmID, err)
@@ -300,4 +306,40 @@ func answerGlobalRequests(reqs <-chan *ssh.Request) {
 			_ = req.Reply(req.Type == "keepalive@openssh.com", nil)
 		}
 	}
+}
+
+func (g *Gateway) registerVMConn(vmID string, c net.Conn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.byVM[vmID] == nil {
+		g.byVM[vmID] = make(map[net.Conn]struct{})
+	}
+	g.byVM[vmID][c] = struct{}{}
+}
+
+func (g *Gateway) unregisterVMConn(vmID string, c net.Conn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.byVM[vmID], c)
+	if len(g.byVM[vmID]) == 0 {
+		delete(g.byVM, vmID)
+	}
+}
+
+// DisconnectVM closes every connection to a VM. versd calls it before a
+// commit or delete: the VM's processes end then, and an SFTP session must
+// not keep writing into a root filesystem that is being frozen into an
+// immutable layer. Clients reconnect and see the new root.
+func (g *Gateway) DisconnectVM(vmID string) int {
+	if g == nil {
+		return 0
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for c := range g.byVM[vmID] {
+		c.Close()
+		n++
+	}
+	return n
 }
