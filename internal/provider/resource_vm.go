@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -283,9 +284,13 @@ func (r *VMResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 	if resp.Diagnostics.HasError() || !r.data.ready(&resp.Diagnostics) {
 		return
 	}
-	meta, err := r.data.client.GetVMMetadata(ctx, state.ID.ValueString())
-	if vers.IsNotFound(err) || (err == nil && (meta.DeletedAt != nil || meta.State == vers.VMStateDead)) {
-		tflog.Info(ctx, "VM no longer exists on Vers; removing it from state", map[string]any{"vm_id": state.ID.ValueString()})
+	// One call per VM: the status endpoint carries what can drift (state,
+	// labels). IP, parent commit and creation time never change, so the
+	// metadata endpoint is read only when they are missing (after import).
+	id := state.ID.ValueString()
+	status, err := r.data.client.GetVMStatus(ctx, id)
+	if vers.IsNotFound(err) || (err == nil && status.State == vers.VMStateDead) {
+		tflog.Info(ctx, "VM no longer exists on Vers; removing it from state", map[string]any{"vm_id": id})
 		resp.State.RemoveResource(ctx)
 		return
 	}
@@ -293,9 +298,41 @@ func (r *VMResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 		resp.Diagnostics.AddError("Cannot read VM", apiErrorDetail(err, ""))
 		return
 	}
-	fillVM(&state, meta)
-	state.SSHHost = types.StringValue(r.data.client.SSHHost(state.ID.ValueString()))
+	if state.IP.IsNull() || state.IP.IsUnknown() || state.CreatedAt.IsNull() {
+		meta, err := r.data.client.GetVMMetadata(ctx, id)
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot read VM", apiErrorDetail(err, ""))
+			return
+		}
+		fillVM(&state, meta)
+	}
+	state.State = types.StringValue(normalizeVMState(status.State))
+	labels, diags := labelsFromRemote(ctx, state.Labels, status.Labels)
+	resp.Diagnostics.Append(diags...)
+	state.Labels = labels
+	state.SSHHost = types.StringValue(r.data.client.SSHHost(id))
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+// labelsFromRemote keeps "no labels" as null when the configuration never
+// set any, so an empty remote map does not show as drift.
+func labelsFromRemote(ctx context.Context, prior types.Map, remote map[string]string) (types.Map, diag.Diagnostics) {
+	if len(remote) == 0 && prior.IsNull() {
+		return prior, nil
+	}
+	return types.MapValueFrom(ctx, types.StringType, remote)
+}
+
+// normalizeVMState maps the server's lifecycle states onto the two the
+// resource manages; a booting VM is on its way to running.
+func normalizeVMState(s string) string {
+	switch s {
+	case vers.VMStatePaused:
+		return vers.VMStatePaused
+	case vers.VMStateRunning, vers.VMStateBooting:
+		return vers.VMStateRunning
+	}
+	return s
 }
 
 func (r *VMResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -370,14 +407,7 @@ func fillVM(m *vmModel, meta *vers.VMMetadata) {
 	m.IP = types.StringValue(meta.IP)
 	m.ParentCommitID = optionalString(meta.ParentCommitID)
 	m.CreatedAt = types.StringValue(meta.CreatedAt)
-	switch meta.State {
-	case vers.VMStatePaused:
-		m.State = types.StringValue(vers.VMStatePaused)
-	case vers.VMStateRunning, vers.VMStateBooting:
-		m.State = types.StringValue(vers.VMStateRunning)
-	default:
-		m.State = types.StringValue(meta.State)
-	}
+	m.State = types.StringValue(normalizeVMState(meta.State))
 	if m.SourceCommitID.IsNull() || m.SourceCommitID.IsUnknown() {
 		m.SourceCommitID = optionalString(meta.ParentCommitID)
 	}

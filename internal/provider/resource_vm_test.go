@@ -164,12 +164,22 @@ func TestAccVM_fromCommitLifecycle(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: inPlace},
 				Check:            resource.ComposeTestCheckFunc(remoteVMState(c, vers.VMStateRunning), execWorks(c, true)),
 			},
+			{ // labels changed outside Terraform: the next plan puts them back in place
+				PreConfig: func() {
+					if err := c.SetVMLabels(context.Background(), firstID, map[string]string{"env": "dev"}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:           vmFromCommitConfig(ch.Root, "running", `{ env = "prod", team = "a" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: inPlace},
+				Check:            remoteLabels(c, map[string]string{"env": "prod", "team": "a"}),
+			},
 			{
 				ResourceName:      "vers_vm.v",
 				ImportState:       true,
 				ImportStateVerify: true,
-				// The API reports neither how a VM was requested nor its labels.
-				ImportStateVerifyIgnore: []string{"commit_id", "labels", "timeouts"},
+				// The API does not report how a VM was requested (commit_id).
+				ImportStateVerifyIgnore: []string{"commit_id", "timeouts"},
 			},
 			{ // deleted outside Terraform: the next plan creates it again
 				PreConfig: func() {
