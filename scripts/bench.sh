@@ -125,3 +125,24 @@ echo
 echo "== go test -bench . -benchmem -run '^\$' ./internal/dockerfile/ ./internal/buildcontext/"
 echo "   (buildcontext tree benchmarks use the same tree through VERS_BENCH_TREE)"
 VERS_BENCH_TREE=$tree $GO test -bench . -benchmem -run '^$' ./internal/dockerfile/ ./internal/buildcontext/
+
+# The provider end to end: the terraform CLI drives the freshly built
+# provider against an in-process versd (internal/e2e/bench_test.go). Each
+# benchmark sets up its own objects; BENCH_E2E_TIME (default 1x) repeats
+# only the measured part. BENCH_E2E=0 skips this section.
+if [[ ${BENCH_E2E:-1} != 0 ]]; then
+	e2e_time=${BENCH_E2E_TIME:-1x}
+	echo
+	echo "== go test -run '^\$' -bench . -benchtime $e2e_time ./internal/e2e/"
+	echo "   (terraform $(${TF_ACC_TERRAFORM_PATH:-terraform} version 2>/dev/null | head -1 | cut -d' ' -f2), load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+	$GO test -run '^$' -bench . -benchtime "$e2e_time" -timeout 60m ./internal/e2e/ | tee "$work/e2e.txt"
+	echo
+	echo "== versd and the build engine (per op = one terraform run; metrics as reported)"
+	awk '
+	/^Benchmark[A-Za-z0-9_]+(-[0-9]+)? / {
+		name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
+		metrics = ""
+		for (i = 5; i < NF; i += 2) metrics = metrics sprintf("  %s %s", $i, $(i+1))
+		printf "%-22s %6s %10.2f  %s\n", name, $2, $3 / 1e9, metrics
+	}' "$work/e2e.txt" | { printf '%-22s %6s %10s  %s\n' "benchmark" "runs" "s/op" "metrics"; cat; }
+fi

@@ -16,7 +16,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -94,9 +96,20 @@ func requestsSinceReset() int {
 
 // routeSummary lists versd's request counters, busiest first, for b.Logf.
 func routeSummary() string {
-	var parts []string
-	for route, c := range server.Stats().Requests {
-		parts = append(parts, fmt.Sprintf("%s=%d", route, c))
+	counts := server.Stats().Requests
+	routes := make([]string, 0, len(counts))
+	for route := range counts {
+		routes = append(routes, route)
+	}
+	sort.Slice(routes, func(i, j int) bool {
+		if counts[routes[i]] != counts[routes[j]] {
+			return counts[routes[i]] > counts[routes[j]]
+		}
+		return routes[i] < routes[j]
+	})
+	parts := make([]string, len(routes))
+	for i, route := range routes {
+		parts[i] = fmt.Sprintf("%s=%d", route, counts[route])
 	}
 	return strings.Join(parts, " ")
 }
@@ -143,15 +156,14 @@ resource "vers_vm" "vm" {
 	defer destroyB(b, dir, "-parallelism=10")
 
 	server.ResetStats()
-	vmsBefore := server.Stats().VMsCreated
 	start := time.Now()
 	tfB(b, dir, "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=10")
 	applySeconds := time.Since(start).Seconds()
-	applyStats := server.Stats()
-	if booted := applyStats.VMsCreated - vmsBefore; booted < vms {
+	if booted := server.Stats().VMsCreated; booted < vms {
 		b.Fatalf("the setup apply created %d VMs on versd, want at least %d", booted, vms)
 	}
 	applyRequests := requestsSinceReset()
+	b.Logf("setup apply's versd requests: %s", routeSummary())
 
 	b.ResetTimer()
 	total := 0
@@ -169,4 +181,191 @@ resource "vers_vm" "vm" {
 	b.ReportMetric(float64(total)/float64(b.N), "requests/plan")
 	b.ReportMetric(applySeconds, "setup-apply-s")
 	b.ReportMetric(float64(applyRequests), "setup-apply-requests")
+}
+
+// layeredConfig writes a five-layer build (three COPYs, two RUNs) into dir:
+// a Dockerfile whose last COPY alone reads last.txt, a main.tf and outputs
+// for the commit and each layer's cached flag and duration. nonce makes the
+// contents, and so every cache key, unique to one benchmark run.
+func layeredConfig(b *testing.B, dir, nonce string) {
+	b.Helper()
+	writeFiles(b, dir, map[string]string{
+		"ctx/Dockerfile": `FROM scratch
+WORKDIR /app
+COPY base.txt ./
+RUN cp base.txt base.copy && echo first-run > ran-1
+COPY lib/ ./lib/
+RUN ls lib > lib.list
+COPY last.txt ./
+`,
+		"ctx/base.txt":   "base " + nonce + "\n",
+		"ctx/lib/a.sh":   "echo a\n",
+		"ctx/lib/b.sh":   "echo b\n",
+		"ctx/lib/c.conf": "key=value\n",
+		"ctx/last.txt":   "last 0\n",
+		"main.tf": providerHCL + `
+resource "vers_build" "app" {
+  context   = "${path.module}/ctx"
+  vm_config = { vcpu_count = 1, mem_size_mib = 512, fs_size_mib = 1024 }
+}
+
+output "commit_id" { value = vers_build.app.commit_id }
+output "cached"    { value = [for l in vers_build.app.layers : l.cached] }
+output "durations" { value = [for l in vers_build.app.layers : l.duration] }
+`,
+	})
+}
+
+// cachedFlags reads the `cached` output: one bool per layer.
+func cachedFlags(b *testing.B, out map[string]any) (cached, executed int) {
+	b.Helper()
+	list, ok := out["cached"].([]any)
+	if !ok || len(list) == 0 {
+		b.Fatalf("output cached is %v, want a list of bools", out["cached"])
+	}
+	for _, v := range list {
+		if v == true {
+			cached++
+		} else {
+			executed++
+		}
+	}
+	return cached, executed
+}
+
+// copyTree copies src to dst with cp -r (config plus context, no state).
+func copyTree(b *testing.B, src, dst string) {
+	b.Helper()
+	if out, err := execCombined("cp", "-r", src, dst); err != nil {
+		b.Fatalf("copy %s: %v\n%s", src, err, out)
+	}
+}
+
+// BenchmarkBuildFullyCached is a new Terraform Cloud run of an unchanged
+// build: a fresh working directory with empty state, whose every layer is
+// already in Vers' cache. Each iteration reports the VMs it booted (want 0)
+// and the versd requests it made; a different commit_id fails the run.
+func BenchmarkBuildFullyCached(b *testing.B) {
+	template := filepath.Join(b.TempDir(), "template")
+	layeredConfig(b, template, uniqueName("cached"))
+	first := filepath.Join(b.TempDir(), "first")
+	copyTree(b, template, first)
+	tfB(b, first, "apply", "-auto-approve", "-input=false", "-no-color")
+	want := outputsB(b, first)["commit_id"]
+
+	var booted, requests int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		runner := filepath.Join(b.TempDir(), "runner")
+		copyTree(b, template, runner)
+		server.ResetStats()
+		b.StartTimer()
+		tfB(b, runner, "apply", "-auto-approve", "-input=false", "-no-color")
+		b.StopTimer()
+		st := server.Stats()
+		booted += st.VMsCreated
+		requests += requestsSinceReset()
+		out := outputsB(b, runner)
+		if out["commit_id"] != want {
+			b.Fatalf("a fully cached build on a fresh runner returned commit %v, the first build %v", out["commit_id"], want)
+		}
+		if _, executed := cachedFlags(b, out); executed != 0 {
+			b.Logf("iteration %d executed %d layers (want 0)", i, executed)
+		}
+	}
+	b.Logf("last apply's versd requests: %s", routeSummary())
+	b.ReportMetric(float64(booted)/float64(b.N), "vms_booted/op")
+	b.ReportMetric(float64(requests)/float64(b.N), "api_requests/op")
+}
+
+// BenchmarkBuildOneLayerChange edits the file only the last COPY reads and
+// re-applies: four layers should come from the cache and one should run,
+// on the one builder VM that boots.
+func BenchmarkBuildOneLayerChange(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "work")
+	layeredConfig(b, dir, uniqueName("onelayer"))
+	tfB(b, dir, "apply", "-auto-approve", "-input=false", "-no-color")
+
+	var cached, executed, booted int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		writeFiles(b, dir, map[string]string{"ctx/last.txt": fmt.Sprintf("last %d %s\n", i+1, uniqueName("edit"))})
+		server.ResetStats()
+		b.StartTimer()
+		tfB(b, dir, "apply", "-auto-approve", "-input=false", "-no-color")
+		b.StopTimer()
+		booted += server.Stats().VMsCreated
+		c, e := cachedFlags(b, outputsB(b, dir))
+		cached += c
+		executed += e
+	}
+	b.ReportMetric(float64(executed)/float64(b.N), "layers_executed/op")
+	b.ReportMetric(float64(cached)/float64(b.N), "layers_cached/op")
+	b.ReportMetric(float64(booted)/float64(b.N), "vms_booted/op")
+}
+
+// BenchmarkCopy500MB copies 500 MB of random (incompressible) bytes in 50
+// files into a FROM scratch build: one COPY layer, a cache miss every
+// iteration (a nonce file changes). MB/s is over the whole apply (plan-time
+// hashing, builder boot, SFTP, sync, commit); copy-layer-MB/s is over the
+// COPY layer's own duration (builder boot, SFTP upload, sync, commit).
+func BenchmarkCopy500MB(b *testing.B) {
+	const files, fileBytes = 50, 10_000_000
+	ctxDir := filepath.Join(b.TempDir(), "ctx")
+	buf := make([]byte, fileBytes)
+	for i := 0; i < files; i++ {
+		if _, err := rand.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+		p := filepath.Join(ctxDir, "data", fmt.Sprintf("part-%02d.bin", i))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, buf, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	writeFiles(b, ctxDir, map[string]string{"Dockerfile": "FROM scratch\nCOPY data/ /data/\n"})
+	// 500 MB of payload on busybox's few MB: 1 GiB is the honest disk size.
+	mainTF := providerHCL + fmt.Sprintf(`
+resource "vers_build" "big" {
+  context   = %q
+  vm_config = { vcpu_count = 1, mem_size_mib = 512, fs_size_mib = 1024 }
+  # The benchmark's 500 MB layers are not worth keeping after it.
+  delete_commits_on_destroy = true
+}
+
+output "durations" { value = [for l in vers_build.big.layers : l.duration] }
+`, ctxDir)
+
+	b.SetBytes(files * fileBytes)
+	var layerTime time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		dir := filepath.Join(b.TempDir(), "run")
+		writeFiles(b, dir, map[string]string{"main.tf": mainTF})
+		writeFiles(b, ctxDir, map[string]string{"data/nonce.txt": uniqueName("copy")})
+		b.StartTimer()
+		tfB(b, dir, "apply", "-auto-approve", "-input=false", "-no-color")
+		b.StopTimer()
+		durations, _ := outputsB(b, dir)["durations"].([]any)
+		if len(durations) != 1 {
+			b.Fatalf("want one COPY layer, got durations %v", durations)
+		}
+		d, err := time.ParseDuration(fmt.Sprint(durations[0]))
+		if err != nil || d <= 0 {
+			b.Fatalf("the COPY layer's duration %v is not a positive duration (was it cached?): %v", durations[0], err)
+		}
+		layerTime += d
+		destroyB(b, dir)
+	}
+	b.ReportMetric(float64(files*fileBytes)*float64(b.N)/1e6/layerTime.Seconds(), "copy-layer-MB/s")
+}
+
+// execCombined runs a command and returns its combined output.
+func execCombined(name string, args ...string) ([]byte, error) {
+	return exec.Command(name, args...).CombinedOutput()
 }

@@ -2,7 +2,7 @@ package reliability
 
 import (
 	"fmt"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/versd"

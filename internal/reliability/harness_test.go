@@ -228,3 +228,6 @@ func repoTags(t testing.TB, c *vers.Client, repo string) map[string]string {
 	}
 	return out
 }
+
+// noFaults starts versd without fault injection.
+var noFaults = versd.FaultOptions{}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/google/uuid"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 	"github.com/vers-sh/terraform-provider-vers/internal/versd/store"
@@ -33,7 +32,14 @@ func (s *Server) commit(ctx context.Context, vmID, commitID string, name, descri
 		return store.Commit{}, err
 	}
 	if commitID == "" {
-		commitID = uuid.NewString()
+		var derived bool
+		commitID, derived = newObjectID(ctx, "commit")
+		if derived {
+			// An earlier attempt of this request made it before a crash.
+			if c, err := s.db.GetCommit(ctx, commitID); err == nil {
+				return c, nil
+			}
+		}
 	} else if _, err := s.db.GetCommit(ctx, commitID); err == nil {
 		return store.Commit{}, conflict("commit %s already exists", commitID)
 	}

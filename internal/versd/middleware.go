@@ -247,7 +247,7 @@ func (s *Server) idempotent(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		buf := newBufferedResponse()
-		h(buf, r)
+		h(buf, r.WithContext(withIdempotencyScope(r.Context(), route+"\x00"+key)))
 		if buf.status < 500 {
 			rec := store.Idempotent{Status: buf.status, ContentType: buf.header.Get("Content-Type"), Body: buf.body.Bytes()}
 			if err := s.db.PutIdempotent(context.WithoutCancel(r.Context()), key, route, rec, store.Now()); err != nil {

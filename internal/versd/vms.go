@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/ref"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
@@ -69,13 +68,22 @@ func (s *Server) createVM(ctx context.Context, spec vmSpec) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	id, derived := newObjectID(ctx, "vm")
+	if derived {
+		// A retry of a request whose response was lost to a crash: the VM
+		// it created is recorded (and was restarted with versd).
+		if _, err := s.db.GetVM(ctx, id); err == nil {
+			s.logf("versd: VM %s already created by an earlier attempt of this request", id)
+			return id, nil
+		}
+	}
 	n, err := s.db.NextCounter(ctx, "vm_ip")
 	if err != nil {
 		return "", err
 	}
 	n++ // 10.0.0.1 is the imaginary gateway
 	vm := store.VM{
-		ID: uuid.NewString(), CreatedAt: store.Now(), State: vers.VMStateRunning,
+		ID: id, CreatedAt: store.Now(), State: vers.VMStateRunning,
 		Labels: spec.labels, IP: fmt.Sprintf("10.%d.%d.%d", (n>>16)&255, (n>>8)&255, n&255),
 		ParentCommitID: spec.parentCommitID, GrandparentVMID: spec.grandparentVMID,
 		Layers: spec.layers, SSHKey: string(keyPEM), Config: spec.config,
