@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 
-
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 	"github.com/vers-sh/terraform-provider-vers/internal/versd/store"
 )

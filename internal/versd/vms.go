@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-
 	"github.com/vers-sh/terraform-provider-vers/internal/ref"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 	"github.com/vers-sh/terraform-provider-vers/internal/versd/sshgw"
