@@ -146,3 +146,20 @@ if [[ ${BENCH_E2E:-1} != 0 ]]; then
 		printf "%-22s %6s %10.2f  %s\n", name, $2, $3 / 1e9, metrics
 	}' "$work/e2e.txt" | { printf '%-22s %6s %10s  %s\n' "benchmark" "runs" "s/op" "metrics"; cat; }
 fi
+
+# versd through the real client on loopback, against the issue's targets
+# (VM from commit p50 <= 100 ms, exec round trip p50 <= 20 ms, commit of a
+# 100 MB diff <= 2 s). BENCH_VERSD=0 skips this section.
+if [[ ${BENCH_VERSD:-1} != 0 ]]; then
+	echo
+	echo "== go test -run '^\$' -bench 'VMFromCommit|ExecRoundTrip|Commit100MBDiff|ConcurrentVMs' -benchtime 20x ./internal/versd/"
+	$GO test -run '^$' -bench 'VMFromCommit|ExecRoundTrip|Commit100MBDiff|ConcurrentVMs' -benchtime 20x ./internal/versd/ | tee "$work/versd.txt"
+	echo
+	echo "== versd against its targets (p50; ratio = target / measured, above 1 is within target)"
+	awk '
+	function metric(name,   i) { for (i = 3; i < NF; i++) if ($(i+1) == name) return $i; return "" }
+	/^BenchmarkVMFromCommit/   { printf "%-28s p50 %8.1f ms  target %6d ms  ratio %5.1fx\n", "VM from commit", metric("p50-ms"), 100, 100 / metric("p50-ms") }
+	/^BenchmarkExecRoundTrip/  { printf "%-28s p50 %8.1f ms  target %6d ms  ratio %5.1fx\n", "exec round trip", metric("p50-ms"), 20, 20 / metric("p50-ms") }
+	/^BenchmarkCommit100MBDiff/ { printf "%-28s p50 %8.1f ms  target %6d ms  ratio %5.1fx\n", "commit of a 100 MB diff", metric("p50-ms"), 2000, 2000 / metric("p50-ms") }
+	' "$work/versd.txt"
+fi
