@@ -178,6 +178,9 @@ func (s *SSHConn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, 
 	}
 }
 
+// sftpPacketSize is the SFTP data size per packet.
+const sftpPacketSize = 128 << 10
+
 // SFTP returns the connection's SFTP client, opening it on first use. It
 // has concurrent writes on, so large uploads pipeline many packets.
 func (s *SSHConn) SFTP() (*sftp.Client, error) {
@@ -189,7 +192,11 @@ func (s *SSHConn) SFTP() (*sftp.Client, error) {
 	if s.sftp != nil {
 		return s.sftp, nil
 	}
-	client, err := sftp.NewClient(s.client, sftp.UseConcurrentWrites(true))
+	// 128 KiB packets double upload throughput over 32 KiB ones (measured:
+	// 101 → 228 MB/s against versd). OpenSSH's sftp-server, which Vers VMs
+	// run, accepts messages up to 256 KiB, so this stays within what real
+	// servers take.
+	client, err := sftp.NewClient(s.client, sftp.UseConcurrentWrites(true), sftp.MaxPacketUnchecked(sftpPacketSize))
 	if err != nil {
 		return nil, fmt.Errorf("ssh to VM %s: starting sftp: %w", s.vmID, err)
 	}
