@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
@@ -74,6 +75,13 @@ func TestGoldenImageCI(t *testing.T) {
 	out = apply("-var", "git_sha=bbbb2222", "-var", "build_date=2026-04-19", "-var", `team_members=["alice"]`, "-var", "rollback_to=build-2026-04-18")
 	if tagCommit("latest") != day1 || out["latest_commit_id"].(string) != day1 {
 		t.Fatalf("rollback must point latest at day 1's commit %s", day1)
+	}
+
+	// A typo in rollback_to fails at plan time and names the window.
+	bad, err := tfTry(dir, append(append([]string{"plan", "-no-color"}, common...), "-var", "git_sha=bbbb2222", "-var", "build_date=2026-04-19",
+		"-var", `team_members=["alice"]`, "-var", "rollback_to=build-1999-01-01")...)
+	if err == nil || !strings.Contains(bad, `rollback_to = "build-1999-01-01" is not a dated tag in the rollback window`) {
+		t.Fatalf("an unknown rollback_to must fail the plan with a clear message, got err=%v\n%s", err, bad)
 	}
 
 	// Merge 3 on day 3 with keep_dated=2: the day-1 tag leaves the window.
