@@ -166,6 +166,11 @@ func Execute(ctx context.Context, api API, prep *Prepared, opts Options) (res *R
 			if res != nil {
 				res.BuilderVMID = ex.vmID
 			}
+			// A kept builder is for a human to inspect: give it a day
+			// before the sweeper of later builds may reap it.
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.CleanupTimeout)
+			defer cancel()
+			_ = ex.api.SetVMLabels(lctx, ex.vmID, keptBuilderLabels(ex.opts.BuildID, time.Now()))
 			return
 		}
 		// A fresh deadline: the caller's context may be the reason we stop.

@@ -34,6 +34,16 @@ func builderLabels(ctx context.Context, buildID string, now time.Time) map[strin
 	return map[string]string{labelRole: roleBuilder, labelBuildID: buildID, labelLeaseUntil: strconv.FormatInt(until.Unix(), 10)}
 }
 
+// keptFailedBuilderLease is how long a builder kept for debugging
+// (keep_failed_builder) survives the sweeper.
+const keptFailedBuilderLease = 24 * time.Hour
+
+// keptBuilderLabels extends a kept builder's lease.
+func keptBuilderLabels(buildID string, now time.Time) map[string]string {
+	return map[string]string{labelRole: roleBuilder, labelBuildID: buildID,
+		labelLeaseUntil: strconv.FormatInt(now.Add(keptFailedBuilderLease).Unix(), 10)}
+}
+
 // expiredBuilders returns the builder VMs whose lease ran out.
 func expiredBuilders(vms []vers.VM, now time.Time) []string {
 	var out []string

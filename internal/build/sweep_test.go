@@ -61,3 +61,15 @@ func TestSweepDeletesOnlyExpiredBuilders(t *testing.T) {
 		t.Fatalf("swept %v (deleted %v), err %v", got, api.deleted, err)
 	}
 }
+
+func TestKeptBuilderGetsADay(t *testing.T) {
+	now := time.Unix(1000, 0)
+	l := keptBuilderLabels("b", now)
+	vm := []vers.VM{{VMID: "kept", Labels: l}}
+	if got := expiredBuilders(vm, now.Add(23*time.Hour)); len(got) != 0 {
+		t.Fatalf("a kept builder was reaped after 23 h: %v", got)
+	}
+	if got := expiredBuilders(vm, now.Add(25*time.Hour)); len(got) != 1 {
+		t.Fatalf("a kept builder must be reaped after its day: %v", got)
+	}
+}

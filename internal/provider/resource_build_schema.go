@@ -65,7 +65,9 @@ func buildSchema(ctx context.Context) schema.Schema {
 			},
 			"keep_failed_builder": schema.BoolAttribute{
 				MarkdownDescription: "Keep the builder VM when a step fails, for debugging with `vers_vm_ssh`; its id is in the error. " +
-					"Delete it yourself afterwards. Default `false`: the builder is always deleted.",
+					"Delete it yourself when done; otherwise any build started more than 24 hours later reaps it. " +
+					"Default `false`: the builder is always deleted, and builders of builds that died (a killed CI job) " +
+					"are reaped by later builds once their lease runs out.",
 				Optional: true,
 			},
 			"no_cache": schema.BoolAttribute{
