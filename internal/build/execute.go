@@ -27,6 +27,7 @@ type API interface {
 	CommitVM(ctx context.Context, vmID string, req vers.CommitRequest, opts vers.CommitOptions) (*vers.CommitResponse, error)
 	Exec(ctx context.Context, vmID string, req vers.ExecRequest) (*vers.ExecResponse, error)
 	ExecStream(ctx context.Context, vmID string, req vers.ExecRequest) (*vers.ExecStream, error)
+	AttachExecStream(ctx context.Context, vmID string, req vers.ExecAttachRequest) (*vers.ExecStream, error)
 	DialSSH(ctx context.Context, vmID string) (*vers.SSHConn, error)
 }
 

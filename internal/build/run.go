@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -41,9 +42,8 @@ func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) error {
 	if err != nil {
 		return err
 	}
-	defer stream.Close()
 	tail := &tailBuffer{max: tailLines}
-	code, err := stream.Copy(tail, tail)
+	code, err := copyWithReattach(ctx, ex.api, ex.vmID, stream, tail)
 	if err != nil {
 		return fmt.Errorf("%w\n--- last lines of output ---\n%s", err, tail.String())
 	}
@@ -51,6 +51,29 @@ func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) error {
 		return &StepError{File: ex.prep.DockerfileName, Line: step.StartLine, Instruction: step.Original, ExitCode: code, OutputTail: tail.String()}
 	}
 	return nil
+}
+
+// maxReattach bounds how often one RUN re-attaches to a cut stream.
+const maxReattach = 5
+
+// copyWithReattach copies a RUN's output to the end. A stream cut mid-way
+// (a proxy timeout, a dropped connection) is re-attached from the last
+// cursor seen, so the command neither runs twice nor loses output, and a
+// cut is never mistaken for success: only an exit line ends the step.
+func copyWithReattach(ctx context.Context, api API, vmID string, stream *vers.ExecStream, out *tailBuffer) (int, error) {
+	for attempt := 0; ; attempt++ {
+		code, err := stream.Copy(out, out)
+		stream.Close()
+		if err == nil || !errors.Is(err, vers.ErrStreamCut) || attempt == maxReattach || ctx.Err() != nil {
+			return code, err
+		}
+		cursor := stream.Cursor()
+		next, aerr := api.AttachExecStream(ctx, vmID, vers.ExecAttachRequest{ExecID: stream.ExecID(), Cursor: &cursor})
+		if aerr != nil {
+			return -1, fmt.Errorf("%w; re-attaching failed: %v", err, aerr)
+		}
+		stream = next
+	}
 }
 
 // asUser wraps a command so it runs as a non-root user without needing sudo
