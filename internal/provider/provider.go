@@ -113,6 +113,7 @@ func (p *VersProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 func (p *VersProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewBuildResource,
+		NewCommitTagResource,
 		NewRepoResource,
 		NewTagResource,
 		NewVMResource,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -73,8 +74,10 @@ func (r *TagResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 				Validators:          commitIDValidators(),
 			},
 			"description": schema.StringAttribute{
-				MarkdownDescription: "Free text, e.g. `main @ 3f2c1a9e`. Changed in place; removing it clears the description.",
-				Optional:            true,
+				MarkdownDescription: "Free text, e.g. `main @ 3f2c1a9e`. Changed in place; removing it clears the description. " +
+					"Must not be empty: the API reports an empty description as none, so omit the attribute instead.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"reference": schema.StringAttribute{
 				MarkdownDescription: "`repo:tag`, the form `vers_vm.ref` and `FROM` lines accept.",

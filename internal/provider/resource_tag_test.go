@@ -171,10 +171,12 @@ func TestAccTag_badInput(t *testing.T) {
 		config string
 		want   string
 	}{
-		"invalid tag name":   {tagConfig("ok-repo", "no spaces", "0c0ffee0-0000-4000-8000-000000000001", ""), `tag|name`},
-		"invalid repo name":  {tagConfig("bad/repo", "latest", "0c0ffee0-0000-4000-8000-000000000001", ""), `name`},
-		"invalid commit id":  {tagConfig("ok-repo", "latest", "not a commit!", ""), `commit`},
-		"name too long":      {tagConfig("ok-repo", string(make([]byte, 0))+"x"+fmt.Sprintf("%070d", 0), "0c0ffee0-0000-4000-8000-000000000001", ""), `64`},
+		"invalid tag name":  {tagConfig("ok-repo", "no spaces", "0c0ffee0-0000-4000-8000-000000000001", ""), `tag|name`},
+		"invalid repo name": {tagConfig("bad/repo", "latest", "0c0ffee0-0000-4000-8000-000000000001", ""), `name`},
+		"invalid commit id": {tagConfig("ok-repo", "latest", "not a commit!", ""), `commit`},
+		"name too long":     {tagConfig("ok-repo", string(make([]byte, 0))+"x"+fmt.Sprintf("%070d", 0), "0c0ffee0-0000-4000-8000-000000000001", ""), `64`},
+		"empty description": {`resource "vers_tag" "t" {` + "\n" + `repo = "ok-repo"` + "\n" + `name = "latest"` + "\n" +
+			`commit_id = "0c0ffee0-0000-4000-8000-000000000001"` + "\n" + `description = ""` + "\n}", `(?i)description(.|\n)*length`},
 		"unknown repository": {`resource "vers_tag" "t" {` + "\n" + `repo = "no-such-repo-xyz"` + "\n" + `name = "latest"` + "\n" + `commit_id = "0c0ffee0-0000-4000-8000-000000000001"` + "\n}", `(?i)not found|no such|does not exist`},
 	}
 	for name, tc := range cases {
