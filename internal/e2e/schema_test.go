@@ -38,7 +38,7 @@ func TestProvidersSchemaJSON(t *testing.T) {
 	if !ok {
 		t.Fatalf("schema lacks registry.terraform.io/vers-sh/vers: %s", raw[:min(len(raw), 400)])
 	}
-	for _, name := range []string{"vers_build", "vers_repo", "vers_tag", "vers_vm"} {
+	for _, name := range []string{"vers_build", "vers_repo", "vers_tag", "vers_commit_tag", "vers_vm"} {
 		if _, ok := p.ResourceSchemas[name]; !ok {
 			t.Errorf("resource %s missing", name)
 		}
