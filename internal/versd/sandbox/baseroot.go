@@ -30,7 +30,14 @@ func (m *Manager) ensureBaseLayer(baseRootfs string) error {
 		if err != nil {
 			return err
 		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			return fmt.Errorf("base root filesystem %s: %w", abs, err)
+		}
 		source = "dir:" + abs
+		if st.Mode().IsRegular() {
+			source = "tar:" + abs
+		}
 	}
 	recordPath := filepath.Join(m.dataDir, "base.json")
 	if b, err := os.ReadFile(recordPath); err == nil {
@@ -48,9 +55,12 @@ func (m *Manager) ensureBaseLayer(baseRootfs string) error {
 		return err
 	}
 	root := filepath.Join(tmp, "root")
-	if baseRootfs != "" {
+	switch {
+	case strings.HasPrefix(source, "tar:"):
+		err = importTarball(strings.TrimPrefix(source, "tar:"), root)
+	case strings.HasPrefix(source, "dir:"):
 		err = importRootfs(strings.TrimPrefix(source, "dir:"), root)
-	} else {
+	default:
 		err = buildBusyboxRoot(root)
 	}
 	if err != nil {

@@ -20,9 +20,9 @@ type Options struct {
 	// DataDir holds everything: layers/ (immutable layers), vms/ (writable
 	// layers) and base.json (which layer is the base).
 	DataDir string
-	// BaseRootfs is an optional directory imported as the base layer, e.g. a
-	// `docker export` or debootstrap tree. Empty builds a tiny root from
-	// busybox-static (/bin/busybox).
+	// BaseRootfs is an optional directory or tarball (plain or gzip)
+	// imported as the base layer, e.g. a debootstrap tree or the output of
+	// `docker export`. Empty builds a tiny root from busybox-static.
 	BaseRootfs string
 	// Logf receives operational messages; nil discards them.
 	Logf func(format string, args ...any)

@@ -1,0 +1,136 @@
+package sandbox
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+)
+
+// importTarball unpacks a root filesystem tarball (`docker export`, a
+// debootstrap tarball; plain or gzip) into dst. Every write goes through an
+// os.Root on dst, so entries named "../x" or written through a symlink the
+// archive itself planted cannot land outside it.
+func importTarball(tarball, dst string) error {
+	f, err := os.Open(tarball)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("%s: %w", tarball, err)
+		}
+		defer gz.Close()
+		r = gz
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dst)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	tr := tar.NewReader(r)
+	var dirs []*tar.Header // directory modes are set last, so read-only dirs can be filled
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", tarball, err)
+		}
+		name := path.Clean(strings.TrimPrefix(hdr.Name, "/"))
+		if name == "." {
+			continue
+		}
+		if name == ".." || strings.HasPrefix(name, "../") {
+			return fmt.Errorf("%s: entry %q points outside the root filesystem", tarball, hdr.Name)
+		}
+		if err := root.MkdirAll(path.Dir(name), 0o755); err != nil && path.Dir(name) != "." {
+			return fmt.Errorf("%s: %s: %w", tarball, name, err)
+		}
+		mode := fs.FileMode(hdr.Mode) & fs.ModePerm
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := root.Mkdir(name, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%s: %s: %w", tarball, name, err)
+			}
+			dirs = append(dirs, hdr)
+			continue
+		case tar.TypeReg:
+			if err := writeTarFile(root, name, tr); err != nil {
+				return fmt.Errorf("%s: %s: %w", tarball, name, err)
+			}
+		case tar.TypeSymlink:
+			_ = root.Remove(name)
+			if err := root.Symlink(hdr.Linkname, name); err != nil {
+				return fmt.Errorf("%s: %s: %w", tarball, name, err)
+			}
+		case tar.TypeLink:
+			target := path.Clean(strings.TrimPrefix(hdr.Linkname, "/"))
+			_ = root.Remove(name)
+			if err := root.Link(target, name); err != nil {
+				return fmt.Errorf("%s: hard link %s: %w", tarball, name, err)
+			}
+		default:
+			// Devices, FIFOs: the sandbox provides its own /dev.
+			continue
+		}
+		if hdr.Typeflag != tar.TypeSymlink {
+			_ = root.Lchown(name, hdr.Uid, hdr.Gid)
+			if err := root.Chmod(name, withSpecialBits(mode, hdr.Mode)); err != nil {
+				return fmt.Errorf("%s: %s: %w", tarball, name, err)
+			}
+		} else {
+			_ = root.Lchown(name, hdr.Uid, hdr.Gid)
+		}
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		hdr := dirs[i]
+		name := path.Clean(strings.TrimPrefix(hdr.Name, "/"))
+		_ = root.Lchown(name, hdr.Uid, hdr.Gid)
+		if err := root.Chmod(name, withSpecialBits(fs.FileMode(hdr.Mode)&fs.ModePerm, hdr.Mode)); err != nil {
+			return fmt.Errorf("%s: %s: %w", tarball, name, err)
+		}
+	}
+	return nil
+}
+
+func writeTarFile(root *os.Root, name string, r io.Reader) error {
+	_ = root.Remove(name)
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// withSpecialBits maps tar's setuid/setgid/sticky bits onto Go's FileMode.
+func withSpecialBits(perm fs.FileMode, tarMode int64) fs.FileMode {
+	if tarMode&0o4000 != 0 {
+		perm |= fs.ModeSetuid
+	}
+	if tarMode&0o2000 != 0 {
+		perm |= fs.ModeSetgid
+	}
+	if tarMode&0o1000 != 0 {
+		perm |= fs.ModeSticky
+	}
+	return perm
+}
