@@ -136,9 +136,14 @@ func (r *BuildResource) Create(ctx context.Context, req resource.CreateRequest, 
 		},
 	})
 	if err != nil {
-		// Layer commits made before the failure stay in Vers as cache entries
-		// and make the next attempt resume; there is nothing to put in state.
+		// Terraform's rule: a Create that fails after doing work leaves
+		// state, which Terraform marks tainted and replaces next time. The
+		// record names the failed run and the layers it finished (they are
+		// cache entries the next attempt resumes from); commit_id stays null.
 		resp.Diagnostics.AddError("Build failed", buildFailureDetail(err, ctx.Err()))
+		plan.ContextHash = types.StringValue(prep.ContextHash)
+		resp.Diagnostics.Append(plan.setFailed(ctx, buildID, res)...)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		return
 	}
 	tflog.SubsystemInfo(ctx, buildLogSubsystem, fmt.Sprintf("vers_build finished: %d cached, %d built, %d builder VM(s) booted",
@@ -166,6 +171,9 @@ func (r *BuildResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() || !r.data.ready(&resp.Diagnostics) {
 		return
+	}
+	if state.CommitID.IsNull() {
+		return // a failed (tainted) build: nothing on Vers to read
 	}
 	c, found, err := r.data.commits.Get(ctx, state.CommitID.ValueString())
 	if err != nil {

@@ -94,6 +94,22 @@ func (m *buildModel) setResult(ctx context.Context, buildID string, res *build.R
 	return diags
 }
 
+// setFailed records a failed run: its id, and the layers it finished (res
+// may be nil when it failed before the first step).
+func (m *buildModel) setFailed(ctx context.Context, buildID string, res *build.Result) diag.Diagnostics {
+	if res == nil {
+		res = &build.Result{}
+	}
+	diags := m.setResult(ctx, buildID, res)
+	m.ID = types.StringValue("failed-" + buildID)
+	m.CommitID = types.StringNull()
+	m.Image = types.ObjectNull(imageAttrTypes)
+	if res.BaseCommit == "" {
+		m.BaseCommitID = types.StringNull()
+	}
+	return diags
+}
+
 // copyComputed carries what was built over into a plan for an in-place
 // update.
 func (m *buildModel) copyComputed(state buildModel) {
