@@ -177,6 +177,11 @@ func (s *Server) lookupVM(vmID string) (*sshgw.VMTarget, error) {
 	if err != nil {
 		return nil, fmt.Errorf("VM %s: %w", truncate(vmID, 64), err)
 	}
+	// A paused VM's processes are stopped, so its SSH server cannot answer
+	// either; refusing at once beats a client hanging until its timeout.
+	if vm.State == vers.VMStatePaused {
+		return nil, fmt.Errorf("VM %s is paused; resume it to connect", vm.ID)
+	}
 	signer, err := ssh.ParsePrivateKey([]byte(vm.SSHKey))
 	if err != nil {
 		return nil, fmt.Errorf("VM %s: stored key unreadable", vm.ID)

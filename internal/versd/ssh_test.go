@@ -65,3 +65,21 @@ func TestSSHGatewayUsesTheVMKey(t *testing.T) {
 		t.Fatal("VM B's key opened VM A")
 	}
 }
+
+// A paused VM refuses SSH at once instead of leaving the client hanging;
+// resuming it lets the same key in again.
+func TestSSHRefusesPausedVM(t *testing.T) {
+	s := startTest(t, "")
+	c := newClient(t, s)
+	vm := c.newRoot()
+	var key vers.SSHKeyResponse
+	c.must(200, "GET", "/api/v1/vm/"+vm+"/ssh_key", nil, &key)
+	c.must(204, "PATCH", "/api/v1/vm/"+vm+"/state", map[string]any{"state": "Paused"}, nil)
+	if _, err := sshRun(t, s, vm, key.SSHPrivateKey, "true"); err == nil {
+		t.Fatal("a paused VM accepted an SSH session")
+	}
+	c.must(204, "PATCH", "/api/v1/vm/"+vm+"/state", map[string]any{"state": "Running"}, nil)
+	if out, err := sshRun(t, s, vm, key.SSHPrivateKey, "echo back"); err != nil || out != "back\n" {
+		t.Fatalf("after resume: %q, %v", out, err)
+	}
+}
