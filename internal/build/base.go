@@ -11,31 +11,44 @@ import (
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
 
+// BaseAPI is what resolving a FROM line needs; *vers.Client implements it.
+type BaseAPI interface {
+	GetRepoTag(ctx context.Context, repo, tag string) (*vers.RepoTagInfo, error)
+	GetCommitTag(ctx context.Context, name string) (*vers.TagInfo, error)
+	GetPublicRepoTag(ctx context.Context, org, repo, tag string) (*vers.RepoTagInfo, error)
+}
+
 // resolveBase turns the FROM line into a commit id ("" for scratch). The
 // resolution happens once per build, so a tag that moves mid-build cannot
 // mix two bases.
 func (ex *executor) resolveBase(ctx context.Context) (string, error) {
-	from := ex.prep.Dockerfile.From
-	where := fmt.Sprintf("%s:%d", ex.prep.DockerfileName, from.Line)
+	return ResolveBase(ctx, ex.api, ex.prep.Dockerfile.From, ex.prep.DockerfileName)
+}
+
+// ResolveBase turns a FROM line into the commit it names now ("" for
+// scratch). The provider also calls it at plan time, to rebuild when the
+// tag a build starts FROM has moved.
+func ResolveBase(ctx context.Context, api BaseAPI, from dockerfile.From, dockerfileName string) (string, error) {
+	where := fmt.Sprintf("%s:%d", dockerfileName, from.Line)
 	switch from.Kind {
 	case dockerfile.FromScratch:
 		return "", nil
 	case dockerfile.FromCommit:
 		return from.Ref, nil
 	case dockerfile.FromRef:
-		tag, err := ex.api.GetRepoTag(ctx, from.Repo, from.Tag)
+		tag, err := api.GetRepoTag(ctx, from.Repo, from.Tag)
 		if err != nil {
 			return "", fmt.Errorf("%s: FROM %s: %w (create the tag first, e.g. with vers_tag, or FROM a commit id)", where, from.Ref, err)
 		}
 		return tag.CommitID, nil
 	case dockerfile.FromPublicRef:
-		tag, err := ex.api.GetPublicRepoTag(ctx, from.Org, from.Repo, from.Tag)
+		tag, err := api.GetPublicRepoTag(ctx, from.Org, from.Repo, from.Tag)
 		if err != nil {
-			return "", fmt.Errorf("%s: FROM %s: %w (is the repository public? fork it with vers_repo_fork otherwise)", where, from.Ref, err)
+			return "", fmt.Errorf("%s: FROM %s: %w (is the repository public? otherwise fork it into your organisation with `vers repo fork`)", where, from.Ref, err)
 		}
 		return tag.CommitID, nil
 	case dockerfile.FromTag:
-		tag, err := ex.api.GetCommitTag(ctx, from.Tag)
+		tag, err := api.GetCommitTag(ctx, from.Tag)
 		if err == nil {
 			return tag.CommitID, nil
 		}

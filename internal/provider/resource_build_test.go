@@ -290,3 +290,52 @@ resource "vers_build" "child" {
 		},
 	})
 }
+
+// Promoting a new base (moving the tag a build starts FROM) rebuilds the
+// build on the new base, as `docker build --pull` would.
+func TestAccBuild_rebuildsWhenBaseTagMoves(t *testing.T) {
+	c := testClient(t)
+	commits := makeCommits(t, c, 2)
+	repo := uniqueName(t, "pull")
+	ctx := context.Background()
+	if _, err := c.CreateRepository(ctx, vers.CreateRepositoryRequest{Name: repo}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateRepoTag(ctx, repo, vers.CreateRepoTagRequest{TagName: "base", CommitID: commits[0]}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`
+resource "vers_build" "child" {
+  context            = %q
+  dockerfile_content = "FROM %s:base\nRUN cat /generation > /seen-generation\n"
+}
+`, dir, repo)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("vers_build.child", tfjsonpath.New("base_commit_id"), knownvalue.StringExact(commits[0])),
+				},
+			},
+			{
+				PreConfig: func() {
+					if err := c.UpdateRepoTag(ctx, repo, "base", vers.UpdateTagRequest{CommitID: commits[1]}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("vers_build.child", plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("vers_build.child", tfjsonpath.New("base_commit_id"), knownvalue.StringExact(commits[1])),
+				},
+			},
+			{Config: cfg, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+		},
+	})
+}
