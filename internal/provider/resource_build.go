@@ -228,6 +228,16 @@ func (r *BuildResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 		return
 	}
 	id := state.CommitID.ValueString()
+	// A fully cached build's commit was made by an earlier, identical build
+	// (say the same Dockerfile in another workspace) that still uses it.
+	// Only delete what this build's own run created.
+	if c, found, err := r.data.commits.Get(ctx, id); err == nil && found {
+		if rec, ok := imagemeta.Decode(c.Description); ok && rec.BuildID != state.BuildID.ValueString() {
+			resp.Diagnostics.AddWarning("Build commit kept",
+				fmt.Sprintf("Commit %s was made by another build run (%s) and came from the layer cache, so other builds may use it; it was kept.", id, rec.BuildID))
+			return
+		}
+	}
 	err := r.data.client.DeleteCommit(ctx, id)
 	switch {
 	case err == nil || vers.IsNotFound(err):

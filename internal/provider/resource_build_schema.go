@@ -7,7 +7,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -15,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/planmodifiers/hashreplace"
+	"github.com/vers-sh/terraform-provider-vers/internal/planmodifiers/replaceifset"
 )
 
 func buildSchema(ctx context.Context) schema.Schema {
@@ -61,7 +61,7 @@ func buildSchema(ctx context.Context) schema.Schema {
 					"Usually unnecessary: `context_hash` already tracks every input.",
 				ElementType:   types.StringType,
 				Optional:      true,
-				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
+				PlanModifiers: []planmodifier.Map{replaceifset.Map()},
 			},
 			"keep_failed_builder": schema.BoolAttribute{
 				MarkdownDescription: "Keep the builder VM when a step fails, for debugging with `vers_vm_ssh`; its id is in the error. " +
@@ -91,7 +91,7 @@ func buildSchema(ctx context.Context) schema.Schema {
 				PlanModifiers:       []planmodifier.String{hashreplace.Modifier(computeContextHash)},
 			},
 			"build_id": schema.StringAttribute{
-				MarkdownDescription: "Id of the build run that made the final commit; every layer commit of the run records it.",
+				MarkdownDescription: "Id of the build run that produced this resource; every layer commit that run created records it (a fully cached run creates none).",
 				Computed:            true, PlanModifiers: keep,
 			},
 			"base_commit_id": schema.StringAttribute{

@@ -209,7 +209,14 @@ func (r *CommitTagResource) ImportState(ctx context.Context, req resource.Import
 func (r *CommitTagResource) readInto(ctx context.Context, m *commitTagModel, diags interface{ AddError(string, string) }) {
 	info, err := r.data.client.GetCommitTag(ctx, m.Name.ValueString())
 	if err != nil {
-		diags.AddError("Cannot read commit tag after writing it", apiErrorDetail(err, ""))
+		diags.AddError("Cannot read commit tag after writing it", apiErrorDetail(err, "The write went through; the next apply reads the tag again."))
+		// State cannot hold unknown values after apply: record what is known.
+		m.ID = m.Name
+		for _, v := range []*types.String{&m.TagID, &m.CreatedAt, &m.UpdatedAt} {
+			if v.IsUnknown() {
+				*v = types.StringNull()
+			}
+		}
 		return
 	}
 	fillCommitTag(m, info)

@@ -99,20 +99,37 @@ func (r *RepoResource) Create(ctx context.Context, req resource.CreateRequest, r
 		return
 	}
 	c := r.data.client
-	_, err := c.CreateRepository(ctx, vers.CreateRepositoryRequest{Name: plan.Name.ValueString(), Description: plan.Description.ValueString()})
+	created, err := c.CreateRepository(ctx, vers.CreateRepositoryRequest{Name: plan.Name.ValueString(), Description: plan.Description.ValueString()})
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("name"), "Cannot create repository", apiErrorDetail(err,
 			"If a repository of this name already exists, import it: terraform import <address> "+plan.Name.ValueString()))
 		return
 	}
+	// From here on the repository exists: whatever fails next, state must
+	// record it (Terraform taints it) rather than lose track of it.
+	saveCreated := func() {
+		plan.ID, plan.RepoID = plan.Name, types.StringValue(created.RepoID)
+		plan.RemoteDescription = types.StringNull()
+		if plan.CreatedAt.IsUnknown() {
+			plan.CreatedAt = types.StringNull()
+		}
+		if plan.IsPublic.IsUnknown() {
+			plan.IsPublic = types.BoolValue(false)
+		}
+		resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	}
 	if plan.IsPublic.ValueBool() {
 		if err := c.SetRepositoryVisibility(ctx, plan.Name.ValueString(), true); err != nil {
 			resp.Diagnostics.AddError("Repository created but not made public", apiErrorDetail(err, "Apply again to retry."))
+			plan.IsPublic = types.BoolValue(false)
+			saveCreated()
+			return
 		}
 	}
 	info, err := c.GetRepository(ctx, plan.Name.ValueString())
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot read the new repository", apiErrorDetail(err, ""))
+		resp.Diagnostics.AddError("Cannot read the new repository", apiErrorDetail(err, "The repository was created; the next apply reads it again."))
+		saveCreated()
 		return
 	}
 	r.fill(&plan, info)

@@ -203,7 +203,15 @@ func (r *TagResource) ImportState(ctx context.Context, req resource.ImportStateR
 func (r *TagResource) readInto(ctx context.Context, m *tagModel, diags interface{ AddError(string, string) }) {
 	info, err := r.data.client.GetRepoTag(ctx, m.Repo.ValueString(), m.Name.ValueString())
 	if err != nil {
-		diags.AddError("Cannot read tag after writing it", apiErrorDetail(err, ""))
+		diags.AddError("Cannot read tag after writing it", apiErrorDetail(err, "The write went through; the next apply reads the tag again."))
+		// State cannot hold unknown values after apply: record what is known.
+		m.ID = types.StringValue(m.Repo.ValueString() + ":" + m.Name.ValueString())
+		m.Reference = m.ID
+		for _, v := range []*types.String{&m.TagID, &m.CreatedAt, &m.UpdatedAt} {
+			if v.IsUnknown() {
+				*v = types.StringNull()
+			}
+		}
 		return
 	}
 	fillTag(m, m.Repo.ValueString(), info)

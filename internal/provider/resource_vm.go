@@ -13,7 +13,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -21,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/vers-sh/terraform-provider-vers/internal/planmodifiers/replaceifset"
 	"github.com/vers-sh/terraform-provider-vers/internal/ref"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
@@ -123,17 +123,17 @@ func (r *VMResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				MarkdownDescription: "Commit to start from. Changing it replaces the VM.",
 				Optional:            true,
 				Validators:          commitIDValidators(),
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				PlanModifiers:       []planmodifier.String{replaceifset.String()},
 			},
 			"ref": schema.StringAttribute{
 				MarkdownDescription: "`repo:tag` to start from. It is resolved once, at creation, and the commit is recorded " +
 					"in `source_commit_id`: moving the tag later does not touch running VMs. Changing `ref` replaces the VM.",
 				Optional:      true,
 				Validators:    []validator.String{refValidator{local: true}},
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				PlanModifiers: []planmodifier.String{replaceifset.String()},
 			},
 			"vm_config": vmConfigSchema("Start a VM on a fresh root filesystem with these settings. Changing it replaces the VM.",
-				[]planmodifier.Object{objectplanmodifier.RequiresReplace()}),
+				[]planmodifier.Object{replaceifset.Object()}),
 			"labels": schema.MapAttribute{
 				MarkdownDescription: "Labels on the VM. Changed in place.",
 				ElementType:         types.StringType,
@@ -314,10 +314,11 @@ func (r *VMResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
-// labelsFromRemote keeps "no labels" as null when the configuration never
-// set any, so an empty remote map does not show as drift.
+// labelsFromRemote keeps "no labels" the way the configuration spells it:
+// the API answers null or {} alike, so an empty remote map matches both a
+// null and an empty `labels` without showing drift.
 func labelsFromRemote(ctx context.Context, prior types.Map, remote map[string]string) (types.Map, diag.Diagnostics) {
-	if len(remote) == 0 && prior.IsNull() {
+	if len(remote) == 0 && (prior.IsNull() || (!prior.IsUnknown() && len(prior.Elements()) == 0)) {
 		return prior, nil
 	}
 	return types.MapValueFrom(ctx, types.StringType, remote)

@@ -318,3 +318,43 @@ func TestAccVM_badInput(t *testing.T) {
 		})
 	}
 }
+
+// After `terraform import`, the configured source is recorded in place, not
+// treated as a change that replaces the VM; and `labels = {}` never shows
+// as drift even though the API answers null for "no labels".
+func TestAccVM_importKeepsTheVM(t *testing.T) {
+	ch := sharedChain(t)
+	c := testClient(t)
+	vm, err := c.CreateVMFromCommit(context.Background(), vers.FromCommitRequest{CommitID: ch.Root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := vmFromCommitConfig(ch.Root, "running", `{}`)
+	sameVM := func(s *terraform.State) error {
+		id, err := vmIDFrom(s, "vers_vm.v")
+		if err == nil && id != vm.VMID {
+			return fmt.Errorf("the imported VM %s was replaced by %s", vm.VMID, id)
+		}
+		return err
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				ResourceName:       "vers_vm.v",
+				ImportState:        true,
+				ImportStateId:      vm.VMID,
+				ImportStatePersist: true,
+				Config:             cfg,
+			},
+			{
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("vers_vm.v", plancheck.ResourceActionUpdate),
+				}},
+				Check: sameVM,
+			},
+		},
+	})
+}
