@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"time"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/imagemeta"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
@@ -33,10 +34,12 @@ func loadLayerCache(ctx context.Context, api API) (*layerCache, error) {
 		if rec.Image != nil {
 			c.images[info.CommitID] = rec.Image
 		}
-		// Two concurrent builds may both fill the same key; prefer the older
-		// commit (then the smaller id, for equal timestamps) so every reader
-		// picks the same one whatever the listing order.
-		if prev, seen := c.byKey[rec.CacheKey]; seen && !olderCommit(info, prev) {
+		// Several commits share a key when concurrent builds both filled it
+		// or a no_cache build re-ran the step. The newest wins, so a
+		// deliberate rebuild becomes the cache; equal timestamps fall to the
+		// larger id, so every reader picks the same commit whatever the
+		// listing order.
+		if prev, seen := c.byKey[rec.CacheKey]; seen && !newerCommit(info, prev) {
 			continue
 		}
 		c.byKey[rec.CacheKey] = info
@@ -49,13 +52,22 @@ func (c *layerCache) lookup(key string) (string, bool) {
 	return info.CommitID, ok
 }
 
-// olderCommit orders commits by creation time (RFC 3339 strings from one
-// server compare correctly as text), then by id.
-func olderCommit(a, b vers.CommitInfo) bool {
+// newerCommit reports whether a was created after b, breaking ties by the
+// larger id. Timestamps are compared as times (fractional seconds make
+// RFC 3339 text sort wrongly); unparsable ones fall back to text order.
+func newerCommit(a, b vers.CommitInfo) bool {
 	if a.CreatedAt != b.CreatedAt {
-		return a.CreatedAt < b.CreatedAt
+		ta, errA := time.Parse(time.RFC3339Nano, a.CreatedAt)
+		tb, errB := time.Parse(time.RFC3339Nano, b.CreatedAt)
+		if errA == nil && errB == nil {
+			if !ta.Equal(tb) {
+				return ta.After(tb)
+			}
+		} else {
+			return a.CreatedAt > b.CreatedAt
+		}
 	}
-	return a.CommitID < b.CommitID
+	return a.CommitID > b.CommitID
 }
 
 // baseImage is the image record of a commit vers_build made, nil for any

@@ -41,8 +41,8 @@ func TestLoadLayerCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, ok := c.lookup("sha256:k1"); !ok || id != "older" {
-		t.Fatalf("k1 -> %q %v, want the oldest commit", id, ok)
+	if id, ok := c.lookup("sha256:k1"); !ok || id != "newer" {
+		t.Fatalf("k1 -> %q %v, want the newest commit (a no_cache rebuild replaces the cache)", id, ok)
 	}
 	if id, ok := c.lookup("sha256:k2"); !ok || id != "final" {
 		t.Fatalf("k2 -> %q %v", id, ok)
@@ -60,21 +60,33 @@ func TestLoadLayerCache(t *testing.T) {
 		t.Fatal("a layer without image metadata is treated as a final image")
 	}
 
-	// Equal timestamps: the smaller id wins in either listing order.
+	// Equal timestamps: the larger id wins in either listing order.
 	tie := []vers.CommitInfo{
 		{CommitID: "b", CreatedAt: "2026-01-01T00:00:00Z", Description: describe(imagemeta.Record{CacheKey: "sha256:t"})},
 		{CommitID: "a", CreatedAt: "2026-01-01T00:00:00Z", Description: describe(imagemeta.Record{CacheKey: "sha256:t"})},
 	}
 	for _, order := range [][]vers.CommitInfo{tie, {tie[1], tie[0]}} {
-		if c3, _ := loadLayerCache(context.Background(), listingAPI{commits: order}); c3.byKey["sha256:t"].CommitID != "a" {
+		if c3, _ := loadLayerCache(context.Background(), listingAPI{commits: order}); c3.byKey["sha256:t"].CommitID != "b" {
 			t.Fatal("a timestamp tie is broken by listing order")
 		}
 	}
 
 	// The same listing in the other order picks the same commit.
 	rev := listingAPI{commits: []vers.CommitInfo{api.commits[1], api.commits[0]}}
-	if c2, _ := loadLayerCache(context.Background(), rev); c2.byKey["sha256:k1"].CommitID != "older" {
+	if c2, _ := loadLayerCache(context.Background(), rev); c2.byKey["sha256:k1"].CommitID != "newer" {
 		t.Fatal("the pick depends on listing order")
+	}
+
+	// Fractional seconds: compared as times, not as text (where
+	// "00.5Z" < "00Z").
+	frac := []vers.CommitInfo{
+		{CommitID: "whole", CreatedAt: "2026-01-01T00:00:00Z", Description: describe(imagemeta.Record{CacheKey: "sha256:f"})},
+		{CommitID: "later", CreatedAt: "2026-01-01T00:00:00.5Z", Description: describe(imagemeta.Record{CacheKey: "sha256:f"})},
+	}
+	for _, order := range [][]vers.CommitInfo{frac, {frac[1], frac[0]}} {
+		if c4, _ := loadLayerCache(context.Background(), listingAPI{commits: order}); c4.byKey["sha256:f"].CommitID != "later" {
+			t.Fatalf("picked %q, want the commit half a second newer", c4.byKey["sha256:f"].CommitID)
+		}
 	}
 }
 

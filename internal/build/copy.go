@@ -1,6 +1,7 @@
 package build
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -42,7 +43,12 @@ func (ex *executor) copyStep(ctx context.Context, step dockerfile.Step) error {
 	if err != nil {
 		return err
 	}
-	plan, roots, err := planUploads(client, cp, matches)
+	// Docker creates a missing WORKDIR before the COPY (when WORKDIR runs),
+	// so it is not owned like the COPY's own directories.
+	if err := ex.ensureWorkDir(ctx, step); err != nil {
+		return err
+	}
+	plan, err := planUploads(client, cp, matches)
 	if err != nil {
 		return err
 	}
@@ -112,18 +118,56 @@ func (ex *executor) copyStep(ctx context.Context, step dockerfile.Step) error {
 	if cp.Chown == "" {
 		return nil
 	}
-	// One shell, two chowns: what was copied (recursively) and the
-	// directories the copy created above it (each alone: their other
-	// contents keep their owners).
-	script := `owner=$1; shift; while [ "$1" != -- ]; do chown -h "$owner" "$1" || exit 1; shift; done; shift; chown -hR "$owner" "$@"`
-	args := append([]string{"sh", "-c", script, "chown", cp.Chown}, created...)
-	args = append(append(args, "--"), roots...)
-	out, err := ex.api.Exec(ctx, ex.vmID, vers.ExecRequest{Command: args})
+	return ex.chownCopied(ctx, client, cp.Chown, created, plan)
+}
+
+// chownListPath is where chownCopied leaves its path list for the length
+// of one exec; it is removed before the layer is committed.
+const chownListPath = "/.vers-build-chown-list"
+
+// chownCopied gives --chown's owner to exactly what this COPY wrote: every
+// uploaded entry and the directories it created above them. Each gets a
+// non-recursive `chown -h`, so content that was already there (the rest of
+// /etc in `COPY --chown=app conf/ /etc/`) keeps its owner, and a symlink is
+// re-owned rather than its target. The list travels as a NUL-separated
+// file fed to xargs, which no number of files can overflow.
+func (ex *executor) chownCopied(ctx context.Context, client *sftp.Client, owner string, created []string, plan []upload) error {
+	seen := map[string]bool{}
+	var list bytes.Buffer
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			list.WriteString(p)
+			list.WriteByte(0)
+		}
+	}
+	for _, d := range created {
+		add(d)
+	}
+	for _, u := range plan {
+		add(u.dest)
+	}
+	if list.Len() == 0 {
+		return nil
+	}
+	f, err := client.OpenFile(chownListPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
-		return fmt.Errorf("--chown=%s: %w", cp.Chown, err)
+		return fmt.Errorf("--chown=%s: writing the path list: %w", owner, err)
+	}
+	if _, err := f.Write(list.Bytes()); err != nil {
+		f.Close()
+		return fmt.Errorf("--chown=%s: writing the path list: %w", owner, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--chown=%s: writing the path list: %w", owner, err)
+	}
+	script := `xargs -0 -r chown -h -- "$1" < "$2"; rc=$?; rm -f "$2"; exit $rc`
+	out, err := ex.api.Exec(ctx, ex.vmID, vers.ExecRequest{Command: []string{"/bin/sh", "-c", script, "vers-chown", owner, chownListPath}})
+	if err != nil {
+		return fmt.Errorf("--chown=%s: %w", owner, err)
 	}
 	if out.ExitCode != 0 {
-		return fmt.Errorf("--chown=%s: %s (does the user exist in the image?)", cp.Chown, strings.TrimSpace(out.Stderr))
+		return fmt.Errorf("--chown=%s: %s (does the user exist in the image?)", owner, strings.TrimSpace(out.Stderr))
 	}
 	return nil
 }
@@ -149,25 +193,24 @@ func missingDirs(client *sftp.Client, dir string) ([]string, error) {
 // does: a directory source copies its contents into the destination; a file
 // source lands at the destination path, or inside it when the destination
 // is a directory (trailing slash, several sources, or an existing directory
-// in the VM). roots are the top-level paths written, for --chown.
-func planUploads(client *sftp.Client, cp *dockerfile.CopyStep, matches []buildcontext.SourceMatch) ([]upload, []string, error) {
+// in the VM).
+func planUploads(client *sftp.Client, cp *dockerfile.CopyStep, matches []buildcontext.SourceMatch) ([]upload, error) {
 	dest := strings.TrimSuffix(cp.Dest, "/")
 	if dest == "" {
 		dest = "/"
 	}
 	intoDir := cp.DestIsDir || len(matches) > 1
 	if len(matches) > 1 && !cp.DestIsDir {
-		return nil, nil, fmt.Errorf("COPY with more than one source needs a destination directory ending in /, got %q", cp.Dest)
+		return nil, fmt.Errorf("COPY with more than one source needs a destination directory ending in /, got %q", cp.Dest)
 	}
 	if !intoDir && len(matches) == 1 && matches[0].Target.Type != buildcontext.Dir {
 		if st, err := client.Stat(dest); err == nil && st.IsDir() {
 			intoDir = true
 		} else if err != nil && !errors.Is(err, os.ErrNotExist) && !isSFTPNotExist(err) {
-			return nil, nil, fmt.Errorf("checking %s: %w", dest, err)
+			return nil, fmt.Errorf("checking %s: %w", dest, err)
 		}
 	}
 	var out []upload
-	var roots []string
 	for _, m := range matches {
 		if m.Target.Type == buildcontext.Dir {
 			prefix := m.Target.Rel + "/"
@@ -178,9 +221,6 @@ func planUploads(client *sftp.Client, cp *dockerfile.CopyStep, matches []buildco
 				}
 				target := path.Join(dest, rel)
 				out = append(out, upload{src: f, dest: target})
-				if !strings.Contains(rel, "/") {
-					roots = append(roots, target)
-				}
 			}
 			continue
 		}
@@ -189,12 +229,8 @@ func planUploads(client *sftp.Client, cp *dockerfile.CopyStep, matches []buildco
 			target = path.Join(dest, path.Base(m.Entry.Rel))
 		}
 		out = append(out, upload{src: m.Target, dest: target})
-		roots = append(roots, target)
 	}
-	if len(roots) == 0 {
-		roots = []string{dest}
-	}
-	return out, roots, nil
+	return out, nil
 }
 
 // fileDest reports whether a COPY writes one file at exactly its

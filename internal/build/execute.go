@@ -326,10 +326,25 @@ func (ex *executor) ensureBuilder(ctx context.Context, parent, base string) erro
 			ex.progress(Event{Status: "swept", Message: fmt.Sprintf("deleted %d abandoned builder VM(s): %v", len(swept), swept)})
 		}
 	}
+	// The lease lets a later build reap this VM if this process dies before
+	// its deferred delete runs.
+	labels := builderLabels(ctx, ex.opts.BuildID, time.Now())
 	var out *vers.NewVMResponse
 	var err error
 	if ex.prep.Dockerfile.From.Kind == dockerfile.FromScratch && parent == "scratch:"+canonicalVMConfig(ex.prep.Spec.VMConfig) {
-		out, err = ex.api.CreateVMNewRoot(ctx, vers.NewRootRequest{VMConfig: *ex.prep.Spec.VMConfig}, true)
+		// new_root takes labels, so the VM is reapable from its first
+		// moment: a create that outlives the client's timeout still leaves
+		// a labelled VM behind. The vm_config's own labels are kept.
+		cfg := *ex.prep.Spec.VMConfig
+		cfg.Labels = make(map[string]string, len(cfg.Labels)+len(labels))
+		for k, v := range ex.prep.Spec.VMConfig.Labels {
+			cfg.Labels[k] = v
+		}
+		for k, v := range labels {
+			cfg.Labels[k] = v
+		}
+		labels = cfg.Labels
+		out, err = ex.api.CreateVMNewRoot(ctx, vers.NewRootRequest{VMConfig: cfg}, true)
 	} else {
 		out, err = ex.api.CreateVMFromCommit(ctx, vers.FromCommitRequest{CommitID: parent})
 	}
@@ -337,9 +352,10 @@ func (ex *executor) ensureBuilder(ctx context.Context, parent, base string) erro
 		return fmt.Errorf("booting the builder VM: %w", err)
 	}
 	ex.vmID, ex.vmAt = out.VMID, parent
-	// The lease lets a later build reap this VM if this process dies before
-	// its deferred delete runs.
-	if err := ex.api.SetVMLabels(ctx, ex.vmID, builderLabels(ctx, ex.opts.BuildID, time.Now())); err != nil {
+	// from_commit has no labels field, so the lease is set right after;
+	// for new_root the same labels are set again in case a server ignored
+	// them on create (labels are newer than new_root in the API).
+	if err := ex.api.SetVMLabels(ctx, ex.vmID, labels); err != nil {
 		return fmt.Errorf("labelling builder VM %s: %w", ex.vmID, err)
 	}
 	ex.booted++

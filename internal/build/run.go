@@ -18,7 +18,7 @@ const tailLines = 50
 // runStep executes a RUN through the exec stream API with the step's ENV,
 // WORKDIR and USER.
 func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) error {
-	if err := ex.ensureDir(ctx, step.WorkDir); err != nil {
+	if err := ex.ensureWorkDir(ctx, step); err != nil {
 		return err
 	}
 	env := map[string]string{}
@@ -36,7 +36,7 @@ func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) error {
 		cmd = []string{cmd[0], cmd[1], "exec 2>&1\n" + cmd[2]}
 	}
 	if step.User != "" {
-		cmd = asUser(step.User, cmd)
+		cmd = asUser(step.User, envSets(step.Env, "HOME"), cmd)
 	}
 	stream, err := ex.api.ExecStream(ctx, ex.vmID, vers.ExecRequest{Command: cmd, Env: env, WorkingDir: step.WorkDir})
 	if err != nil {
@@ -76,14 +76,6 @@ func copyWithReattach(ctx context.Context, api API, vmID string, stream *vers.Ex
 	}
 }
 
-// asUser wraps a command so it runs as a non-root user without needing sudo
-// in the image: `su` ships with busybox and with every Debian-family base.
-// -p keeps the step's environment (ENV, PATH) as Docker does.
-func asUser(user string, argv []string) []string {
-	name, _, _ := strings.Cut(user, ":")
-	return []string{"su", "-p", "-s", "/bin/sh", name, "-c", shellJoin(argv)}
-}
-
 // shellJoin quotes argv for /bin/sh.
 func shellJoin(argv []string) string {
 	quoted := make([]string, len(argv))
@@ -91,21 +83,6 @@ func shellJoin(argv []string) string {
 		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(quoted, " ")
-}
-
-// ensureDir creates a directory in the builder VM (WORKDIR, COPY targets).
-func (ex *executor) ensureDir(ctx context.Context, dir string) error {
-	if dir == "" || dir == "/" {
-		return nil
-	}
-	out, err := ex.api.Exec(ctx, ex.vmID, vers.ExecRequest{Command: []string{"mkdir", "-p", dir}})
-	if err != nil {
-		return fmt.Errorf("creating %s: %w", dir, err)
-	}
-	if out.ExitCode != 0 {
-		return fmt.Errorf("creating %s: %s", dir, strings.TrimSpace(out.Stderr))
-	}
-	return nil
 }
 
 // tailBuffer keeps the last max lines written to it (stdout and stderr
