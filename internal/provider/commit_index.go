@@ -2,103 +2,148 @@ package provider
 
 import (
 	"context"
+	"sort"
 	"sync"
+	"time"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
+
+// commitListTimeout bounds one listing of every commit. A listing outlives
+// the caller that started it (others may have joined it), so it needs its
+// own limit; it is still abandoned as soon as nobody waits for it.
+const commitListTimeout = 10 * time.Minute
 
 // commitIndex answers "what is commit X?" for every resource and data source
 // of one provider instance. The API has no single-commit GET, so the index
 // lists the organisation's commits once, shares that listing with every
 // concurrent caller, and lists again only when a caller asks for an id the
-// current listing does not hold (a commit created after the listing). A plan
-// with a hundred vers_commit data sources therefore lists once.
+// index does not hold. A plan with a hundred vers_commit data sources
+// therefore lists once.
+//
+// Listings are numbered when they start. A listing that started before a
+// caller began may predate the commit the caller is looking for (another
+// resource may have just created it), so a miss is final only when it comes
+// from a listing numbered above the latest one started when the caller began.
 type commitIndex struct {
-	client *vers.Client
+	list        func(context.Context) ([]vers.CommitInfo, error)
+	listTimeout time.Duration
 
 	mu       sync.Mutex
+	started  int // listings started so far; the n-th listing is numbered n
+	have     int // number of the listing the index holds; 0: none yet
+	stale    int // All does not trust listings numbered stale or below (Forget)
 	byID     map[string]vers.CommitInfo
-	ordered  []vers.CommitInfo
-	gen      int // incremented by every completed listing
+	ordered  []vers.CommitInfo // never modified in place: All hands it out
+	notes    map[string]note   // Remember/Forget that listings may not reflect
+	nextNote int
 	inflight *listing
 }
 
+// note is a change this provider made itself. It was made while listing
+// number at was the latest started, so listings numbered above at already
+// reflect it and listings numbered at or below need it applied on top.
+type note struct {
+	commit vers.CommitInfo
+	gone   bool // Forget; otherwise Remember
+	at     int
+	seq    int // order of Remember calls, for a stable All order
+}
+
 type listing struct {
-	done chan struct{}
-	err  error
+	seq     int
+	done    chan struct{}
+	err     error // set before done is closed
+	waiters int   // callers waiting; guarded by commitIndex.mu
+	cancel  context.CancelFunc
 }
 
 func newCommitIndex(client *vers.Client) *commitIndex {
-	return &commitIndex{client: client}
+	return newCommitIndexWithLister(client.ListAllCommits, commitListTimeout)
 }
 
-// Get returns the commit with this id and whether it exists.
+// newCommitIndexWithLister builds an index over any listing function (tests
+// inject a fake one).
+func newCommitIndexWithLister(list func(context.Context) ([]vers.CommitInfo, error), timeout time.Duration) *commitIndex {
+	return &commitIndex{list: list, listTimeout: timeout, notes: map[string]note{}}
+}
+
+// Get returns the commit with this id and whether it exists. A hit is served
+// from whatever the index holds; a miss is answered only by a listing that
+// started after this call began.
 func (ix *commitIndex) Get(ctx context.Context, id string) (vers.CommitInfo, bool, error) {
 	ix.mu.Lock()
-	startGen := ix.gen
-	ix.mu.Unlock()
+	defer ix.mu.Unlock()
+	after := ix.started
 	for {
-		ix.mu.Lock()
-		if ix.gen > 0 {
-			if c, ok := ix.byID[id]; ok {
-				ix.mu.Unlock()
-				return c, true, nil
-			}
-			// A listing finished after this call began and still lacks the
-			// id: the commit does not exist.
-			if ix.gen > startGen {
-				ix.mu.Unlock()
-				return vers.CommitInfo{}, false, nil
-			}
+		if c, ok := ix.byID[id]; ok {
+			return c, true, nil
 		}
-		ix.mu.Unlock()
-		if err := ix.refresh(ctx); err != nil {
+		if ix.have > after {
+			return vers.CommitInfo{}, false, nil
+		}
+		if err := ix.awaitLocked(ctx, after); err != nil {
 			return vers.CommitInfo{}, false, err
 		}
 	}
 }
 
 // All returns every commit of the organisation, listing at most once per
-// provider instance unless Forget was called.
+// provider instance unless Forget was called since that listing started.
+// The returned slice is shared: callers must not modify it.
 func (ix *commitIndex) All(ctx context.Context) ([]vers.CommitInfo, error) {
 	ix.mu.Lock()
-	if ix.gen > 0 {
-		out := ix.ordered
-		ix.mu.Unlock()
-		return out, nil
-	}
-	ix.mu.Unlock()
-	if err := ix.refresh(ctx); err != nil {
-		return nil, err
-	}
-	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	for ix.have <= ix.stale {
+		if err := ix.awaitLocked(ctx, ix.stale); err != nil {
+			return nil, err
+		}
+	}
 	return ix.ordered, nil
 }
 
 // Remember records a commit this provider just created or changed, so later
-// lookups in the same operation need no new listing.
+// lookups need no new listing, even when a listing already running when the
+// commit was made finishes afterwards.
 func (ix *commitIndex) Remember(c vers.CommitInfo) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.nextNote++
+	ix.notes[c.CommitID] = note{commit: c, at: ix.started, seq: ix.nextNote}
 	if ix.byID == nil {
-		return // nothing listed yet; the first listing will include it
+		ix.byID = map[string]vers.CommitInfo{}
 	}
-	if _, ok := ix.byID[c.CommitID]; !ok {
-		ix.ordered = append(ix.ordered, c)
-	}
+	_, known := ix.byID[c.CommitID]
 	ix.byID[c.CommitID] = c
+	ordered := make([]vers.CommitInfo, 0, len(ix.ordered)+1)
+	for _, o := range ix.ordered {
+		if o.CommitID == c.CommitID {
+			o = c
+		}
+		ordered = append(ordered, o)
+	}
+	if !known {
+		ordered = append(ordered, c)
+	}
+	ix.ordered = ordered
 }
 
-// Forget drops a deleted commit from the index.
+// Forget tells the index that what it knows about id is out of date: the
+// commit was deleted, or was just created (with others, such as a build's
+// layer commits) behind the index's back. The id is dropped at once and from
+// any listing already running; Get(id) therefore lists again before
+// answering, and All lists again before its next answer. Get for other ids
+// keeps serving hits from the current listing.
 func (ix *commitIndex) Forget(id string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.notes[id] = note{gone: true, at: ix.started}
+	ix.stale = ix.started
 	if _, ok := ix.byID[id]; !ok {
 		return
 	}
 	delete(ix.byID, id)
-	kept := ix.ordered[:0:0]
+	kept := make([]vers.CommitInfo, 0, len(ix.ordered))
 	for _, c := range ix.ordered {
 		if c.CommitID != id {
 			kept = append(kept, c)
@@ -107,36 +152,95 @@ func (ix *commitIndex) Forget(id string) {
 	ix.ordered = kept
 }
 
-// refresh lists all commits, joining a listing already in flight.
-func (ix *commitIndex) refresh(ctx context.Context) error {
-	ix.mu.Lock()
-	if l := ix.inflight; l != nil {
-		ix.mu.Unlock()
-		select {
-		case <-l.done:
-			return l.err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+// awaitLocked waits for the listing in flight, or starts one when none is.
+// Called with ix.mu held; returns with it held. It returns an error only
+// when ctx ends or a listing numbered above after fails: a failed older
+// listing is no answer for this caller, who loops and starts a fresh one.
+func (ix *commitIndex) awaitLocked(ctx context.Context, after int) error {
+	l := ix.inflight
+	if l == nil {
+		l = ix.startLocked(ctx)
 	}
-	l := &listing{done: make(chan struct{})}
-	ix.inflight = l
+	l.waiters++
 	ix.mu.Unlock()
-
-	commits, err := ix.client.ListAllCommits(ctx)
-
-	ix.mu.Lock()
-	if err == nil {
-		ix.byID = make(map[string]vers.CommitInfo, len(commits))
-		for _, c := range commits {
-			ix.byID[c.CommitID] = c
+	select {
+	case <-l.done:
+		ix.mu.Lock()
+		l.waiters--
+		if l.err != nil && l.seq > after {
+			return l.err
 		}
-		ix.ordered = commits
-		ix.gen++
+		return nil
+	case <-ctx.Done():
+		ix.mu.Lock()
+		l.waiters--
+		if l.waiters == 0 && ix.inflight == l {
+			// Nobody needs it any more (Ctrl-C): stop it, and let the
+			// next caller start afresh rather than join a dying listing.
+			ix.inflight = nil
+			l.cancel()
+		}
+		return ctx.Err()
+	}
+}
+
+// startLocked starts the next listing. It runs detached from the starter's
+// cancellation (keeping its values, such as the logger), because callers
+// that join it must not fail when the starter gives up.
+func (ix *commitIndex) startLocked(ctx context.Context) *listing {
+	ix.started++
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ix.listTimeout)
+	l := &listing{seq: ix.started, done: make(chan struct{}), cancel: cancel}
+	ix.inflight = l
+	go ix.run(lctx, l)
+	return l
+}
+
+func (ix *commitIndex) run(ctx context.Context, l *listing) {
+	commits, err := ix.list(ctx)
+	l.cancel()
+	ix.mu.Lock()
+	if ix.inflight == l {
+		ix.inflight = nil
+	}
+	if err == nil && l.seq > ix.have {
+		ix.installLocked(l.seq, commits)
 	}
 	l.err = err
-	ix.inflight = nil
 	ix.mu.Unlock()
 	close(l.done)
-	return err
+}
+
+// installLocked makes listing number seq the index's contents, with the
+// provider's own changes that the listing may have missed applied on top.
+func (ix *commitIndex) installLocked(seq int, commits []vers.CommitInfo) {
+	for id, n := range ix.notes {
+		if n.at < seq {
+			delete(ix.notes, id) // the listing started after the change
+		}
+	}
+	byID := make(map[string]vers.CommitInfo, len(commits))
+	ordered := make([]vers.CommitInfo, 0, len(commits))
+	for _, c := range commits {
+		if n, ok := ix.notes[c.CommitID]; ok {
+			if n.gone {
+				continue
+			}
+			c = n.commit
+		}
+		byID[c.CommitID] = c
+		ordered = append(ordered, c)
+	}
+	var extra []note
+	for id, n := range ix.notes {
+		if _, listed := byID[id]; !listed && !n.gone {
+			extra = append(extra, n)
+		}
+	}
+	sort.Slice(extra, func(i, j int) bool { return extra[i].seq < extra[j].seq })
+	for _, n := range extra {
+		byID[n.commit.CommitID] = n.commit
+		ordered = append(ordered, n.commit)
+	}
+	ix.byID, ix.ordered, ix.have = byID, ordered, seq
 }

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"os"
 	"regexp"
 	"testing"
 
@@ -43,6 +44,11 @@ func TestProviderConfigure_errors(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
+			// A key is present unless the case removes it, so each case
+			// fails for its own reason with or without TF_ACC's versd.
+			if os.Getenv("VERS_API_KEY") == "" {
+				t.Setenv("VERS_API_KEY", "unit-test-key")
+			}
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
