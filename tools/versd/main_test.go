@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bufio"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestResolveAPIKeyOrder(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("VERSD_API_KEY", "")
+	generated, err := resolveAPIKey("", dir)
+	if err != nil || !strings.HasPrefix(generated, "versd-") {
+		t.Fatalf("generated key = %q, %v", generated, err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "api-key")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the generated key must be stored with mode 0600: %v %v", st, err)
+	}
+	if again, _ := resolveAPIKey("", dir); again != generated {
+		t.Fatalf("a restart must keep the stored key: %q vs %q", again, generated)
+	}
+	t.Setenv("VERSD_API_KEY", "from-env")
+	if k, _ := resolveAPIKey("", dir); k != "from-env" {
+		t.Fatalf("VERSD_API_KEY must win over the stored key, got %q", k)
+	}
+	if k, _ := resolveAPIKey("from-flag", dir); k != "from-flag" {
+		t.Fatalf("--api-key must win, got %q", k)
+	}
+}
+
+// TestCommandServesAndStops runs the built command the way a person does:
+// it prints the exports, answers /health and the API with its key, and
+// exits cleanly on SIGINT.
+func TestCommandServesAndStops(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "versd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--ssh-listen", "127.0.0.1:0", "--data", t.TempDir(), "--quiet")
+	cmd.Env = append(os.Environ(), "VERSD_API_KEY=cmd-test-key")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	exports := map[string]string{}
+	sc := bufio.NewScanner(stdout)
+	for len(exports) < 6 && sc.Scan() {
+		line := sc.Text()
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && strings.HasPrefix(line, "export ") {
+			exports[k] = strings.Trim(v, `'"`)
+		}
+	}
+	for _, k := range []string{"VERS_BASE_URL", "VERS_API_KEY", "VERS_SSH_ADDRESS", "VERS_SSH_CA_FILE", "VERS_VM_DOMAIN"} {
+		if exports[k] == "" {
+			t.Fatalf("versd did not print export %s (got %v)", k, exports)
+		}
+	}
+	if exports["VERS_API_KEY"] != "cmd-test-key" {
+		t.Fatalf("exported key %q, want the one from VERSD_API_KEY", exports["VERS_API_KEY"])
+	}
+	if _, err := os.Stat(exports["VERS_SSH_CA_FILE"]); err != nil {
+		t.Fatalf("the CA file it names does not exist: %v", err)
+	}
+	get := func(path, key string) int {
+		req, _ := http.NewRequest("GET", exports["VERS_BASE_URL"]+path, nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get("/health", ""); got != 200 {
+		t.Fatalf("/health = %d", got)
+	}
+	if got := get("/api/v1/repositories", "cmd-test-key"); got != 200 {
+		t.Fatalf("listing repositories with the key = %d", got)
+	}
+	if got := get("/api/v1/repositories", "wrong"); got != 401 {
+		t.Fatalf("a wrong key got %d, want 401", got)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("versd did not exit cleanly on SIGINT: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("versd did not stop within 30 s of SIGINT")
+	}
+}
