@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/ref"
@@ -53,7 +51,7 @@ func (r *CommitTagResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"`FROM production` in a Dockerfile or `vers build -t`.\n\n" +
 			"Changing `commit_id` or `description` updates the tag **in place**, so the name never stops resolving. " +
 			"If someone moves or deletes the tag outside Terraform, the next plan puts it back.",
-		Attributes: map[string]schema.Attribute{
+		Attributes: withTagMovableAttributes(map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The tag name (same as `name`).",
 				Computed:            true,
@@ -65,34 +63,7 @@ func (r *CommitTagResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Validators:          nameValidators(),
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
-			"commit_id": schema.StringAttribute{
-				MarkdownDescription: "Commit the tag points at. Changed in place (promotion, rollback).",
-				Required:            true,
-				Validators:          commitIDValidators(),
-			},
-			"description": schema.StringAttribute{
-				MarkdownDescription: "Free text, e.g. `main @ 3f2c1a9e`. Changed in place; removing it (or setting `null`) clears the description. " +
-					"An empty string is rejected because the API does not tell it apart from no description.",
-				Optional: true,
-				Validators: []validator.String{
-					stringvalidator.LengthAtLeast(1),
-				},
-			},
-			"tag_id": schema.StringAttribute{
-				MarkdownDescription: "The tag's UUID.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"created_at": schema.StringAttribute{
-				MarkdownDescription: "Creation time (RFC 3339).",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"updated_at": schema.StringAttribute{
-				MarkdownDescription: "Time of the last move or description change (RFC 3339).",
-				Computed:            true,
-			},
-		},
+		}),
 	}
 }
 
@@ -160,19 +131,7 @@ func (r *CommitTagResource) Update(ctx context.Context, req resource.UpdateReque
 	if resp.Diagnostics.HasError() || !r.data.ready(&resp.Diagnostics) {
 		return
 	}
-	// Send only what changed: an absent description leaves it alone, null
-	// clears it, a string sets it (vers.UpdateTagRequest's three states).
-	update := vers.UpdateTagRequest{}
-	if !plan.CommitID.Equal(state.CommitID) {
-		update.CommitID = plan.CommitID.ValueString()
-	}
-	if !plan.Description.Equal(state.Description) {
-		if plan.Description.IsNull() {
-			update.ClearDescription = true
-		} else {
-			update.Description = stringPtr(plan.Description)
-		}
-	}
+	update := tagUpdateRequest(plan.CommitID, state.CommitID, plan.Description, state.Description)
 	err := r.data.client.UpdateCommitTag(ctx, plan.Name.ValueString(), update)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot move commit tag", apiErrorDetail(err, "Check that the commit exists: data \"vers_commit\" can look it up."))
@@ -212,11 +171,7 @@ func (r *CommitTagResource) readInto(ctx context.Context, m *commitTagModel, dia
 		diags.AddError("Cannot read commit tag after writing it", apiErrorDetail(err, "The write went through; the next apply reads the tag again."))
 		// State cannot hold unknown values after apply: record what is known.
 		m.ID = m.Name
-		for _, v := range []*types.String{&m.TagID, &m.CreatedAt, &m.UpdatedAt} {
-			if v.IsUnknown() {
-				*v = types.StringNull()
-			}
-		}
+		nullUnknown(&m.TagID, &m.CreatedAt, &m.UpdatedAt)
 		return
 	}
 	fillCommitTag(m, info)
@@ -226,11 +181,7 @@ func fillCommitTag(m *commitTagModel, info *vers.TagInfo) {
 	m.ID = types.StringValue(info.TagName)
 	m.Name = types.StringValue(info.TagName)
 	m.CommitID = types.StringValue(info.CommitID)
-	// The API may report a cleared description as "" or null; both are null here.
-	m.Description = optionalString(info.Description)
-	if info.Description != nil && *info.Description == "" {
-		m.Description = types.StringNull()
-	}
+	m.Description = tagDescription(info.Description)
 	m.TagID = types.StringValue(info.TagID)
 	m.CreatedAt = types.StringValue(info.CreatedAt)
 	m.UpdatedAt = types.StringValue(info.UpdatedAt)

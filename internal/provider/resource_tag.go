@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -50,7 +49,7 @@ func (r *TagResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 			"Changing `commit_id` or `description` updates the tag **in place**, so promotion and rollback are one " +
 			"`terraform apply` and the tag never disappears in between. If someone moves the tag outside Terraform, " +
 			"the next plan shows an in-place update back to the configured commit.",
-		Attributes: map[string]schema.Attribute{
+		Attributes: withTagMovableAttributes(map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "`repo:tag`.",
 				Computed:            true,
@@ -68,37 +67,12 @@ func (r *TagResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 				Validators:          nameValidators(),
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
-			"commit_id": schema.StringAttribute{
-				MarkdownDescription: "Commit the tag points at. Changed in place (promotion, rollback).",
-				Required:            true,
-				Validators:          commitIDValidators(),
-			},
-			"description": schema.StringAttribute{
-				MarkdownDescription: "Free text, e.g. `main @ 3f2c1a9e`. Changed in place; removing it clears the description. " +
-					"Must not be empty: the API reports an empty description as none, so omit the attribute instead.",
-				Optional:   true,
-				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
-			},
 			"reference": schema.StringAttribute{
 				MarkdownDescription: "`repo:tag`, the form `vers_vm.ref` and `FROM` lines accept.",
 				Computed:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
-			"tag_id": schema.StringAttribute{
-				MarkdownDescription: "The tag's UUID.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"created_at": schema.StringAttribute{
-				MarkdownDescription: "Creation time (RFC 3339).",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"updated_at": schema.StringAttribute{
-				MarkdownDescription: "Time of the last move or description change (RFC 3339).",
-				Computed:            true,
-			},
-		},
+		}),
 	}
 }
 
@@ -157,17 +131,7 @@ func (r *TagResource) Update(ctx context.Context, req resource.UpdateRequest, re
 	if resp.Diagnostics.HasError() || !r.data.ready(&resp.Diagnostics) {
 		return
 	}
-	update := vers.UpdateTagRequest{}
-	if !plan.CommitID.Equal(state.CommitID) {
-		update.CommitID = plan.CommitID.ValueString()
-	}
-	if !plan.Description.Equal(state.Description) {
-		if plan.Description.IsNull() {
-			update.ClearDescription = true
-		} else {
-			update.Description = stringPtr(plan.Description)
-		}
-	}
+	update := tagUpdateRequest(plan.CommitID, state.CommitID, plan.Description, state.Description)
 	err := r.data.client.UpdateRepoTag(ctx, plan.Repo.ValueString(), plan.Name.ValueString(), update)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot move tag", apiErrorDetail(err, "Check that the commit exists: data \"vers_commit\" can look it up."))
@@ -207,11 +171,7 @@ func (r *TagResource) readInto(ctx context.Context, m *tagModel, diags interface
 		// State cannot hold unknown values after apply: record what is known.
 		m.ID = types.StringValue(m.Repo.ValueString() + ":" + m.Name.ValueString())
 		m.Reference = m.ID
-		for _, v := range []*types.String{&m.TagID, &m.CreatedAt, &m.UpdatedAt} {
-			if v.IsUnknown() {
-				*v = types.StringNull()
-			}
-		}
+		nullUnknown(&m.TagID, &m.CreatedAt, &m.UpdatedAt)
 		return
 	}
 	fillTag(m, m.Repo.ValueString(), info)
@@ -221,10 +181,7 @@ func fillTag(m *tagModel, repo string, info *vers.RepoTagInfo) {
 	m.ID = types.StringValue(repo + ":" + info.TagName)
 	m.Name = types.StringValue(info.TagName)
 	m.CommitID = types.StringValue(info.CommitID)
-	m.Description = optionalString(info.Description)
-	if info.Description != nil && *info.Description == "" {
-		m.Description = types.StringNull()
-	}
+	m.Description = tagDescription(info.Description)
 	m.Reference = types.StringValue(repo + ":" + info.TagName)
 	m.TagID = types.StringValue(info.TagID)
 	m.CreatedAt = types.StringValue(info.CreatedAt)
