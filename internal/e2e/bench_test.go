@@ -13,7 +13,6 @@ package e2e
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,6 +21,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 )
 
 // providerHCL is the terraform block every benchmark configuration starts with.
@@ -34,16 +35,6 @@ const providerHCL = `terraform {
 provider "vers" {}
 `
 
-// tfB runs terraform in dir and stops the benchmark with its output on error.
-func tfB(b *testing.B, dir string, args ...string) string {
-	b.Helper()
-	out, err := tfTry(dir, args...)
-	if err != nil {
-		b.Fatalf("terraform %s failed: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return out
-}
-
 // destroyB tears a configuration down; it reports failure without stopping,
 // so it can run deferred after b.Fatal.
 func destroyB(b *testing.B, dir string, extra ...string) {
@@ -51,37 +42,6 @@ func destroyB(b *testing.B, dir string, extra ...string) {
 	args := append([]string{"destroy", "-auto-approve", "-input=false", "-no-color"}, extra...)
 	if out, err := tfTry(dir, args...); err != nil {
 		b.Errorf("terraform destroy in %s failed: %v\n%s", dir, err, out)
-	}
-}
-
-// outputsB reads `terraform output -json` into plain Go values.
-func outputsB(b *testing.B, dir string) map[string]any {
-	b.Helper()
-	raw := tfB(b, dir, "output", "-json")
-	var parsed map[string]struct {
-		Value any `json:"value"`
-	}
-	if err := json.Unmarshal([]byte(raw), &parsed); err != nil {
-		b.Fatalf("terraform output -json: %v\n%s", err, raw)
-	}
-	out := map[string]any{}
-	for k, v := range parsed {
-		out[k] = v.Value
-	}
-	return out
-}
-
-// writeFiles creates dir and the given files (path relative to dir → content).
-func writeFiles(b *testing.B, dir string, files map[string]string) {
-	b.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			b.Fatal(err)
-		}
 	}
 }
 
@@ -130,7 +90,7 @@ func BenchmarkPlan200Tags50VMs(b *testing.B) {
 	const objects = 1 + 1 + tags + vms
 	dir := b.TempDir()
 	repo := uniqueName("bench-plan")
-	writeFiles(b, dir, map[string]string{
+	tfharness.WriteFiles(b, dir, map[string]string{
 		"ctx/Dockerfile": "FROM scratch\nRUN echo " + repo + " > /built-by\n",
 		"main.tf": providerHCL + fmt.Sprintf(`
 resource "vers_build" "base" {
@@ -157,7 +117,7 @@ resource "vers_vm" "vm" {
 
 	server.ResetStats()
 	start := time.Now()
-	tfB(b, dir, "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=10")
+	tf(b, dir, "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=10")
 	applySeconds := time.Since(start).Seconds()
 	if booted := server.Stats().VMsCreated; booted < vms {
 		b.Fatalf("the setup apply created %d VMs on versd, want at least %d", booted, vms)
@@ -169,7 +129,7 @@ resource "vers_vm" "vm" {
 	total := 0
 	for i := 0; i < b.N; i++ {
 		server.ResetStats()
-		out := tfB(b, dir, "plan", "-refresh=true", "-input=false", "-no-color")
+		out := tf(b, dir, "plan", "-refresh=true", "-input=false", "-no-color")
 		total += requestsSinceReset()
 		if !strings.Contains(out, "No changes.") {
 			b.Fatalf("a plan right after apply must show no changes:\n%s", out)
@@ -189,7 +149,7 @@ resource "vers_vm" "vm" {
 // contents, and so every cache key, unique to one benchmark run.
 func layeredConfig(b *testing.B, dir, nonce string) {
 	b.Helper()
-	writeFiles(b, dir, map[string]string{
+	tfharness.WriteFiles(b, dir, map[string]string{
 		"ctx/Dockerfile": `FROM scratch
 WORKDIR /app
 COPY base.txt ./
@@ -250,8 +210,8 @@ func BenchmarkBuildFullyCached(b *testing.B) {
 	layeredConfig(b, template, uniqueName("cached"))
 	first := filepath.Join(b.TempDir(), "first")
 	copyTree(b, template, first)
-	tfB(b, first, "apply", "-auto-approve", "-input=false", "-no-color")
-	want := outputsB(b, first)["commit_id"]
+	tf(b, first, "apply", "-auto-approve", "-input=false", "-no-color")
+	want := outputs(b, first)["commit_id"]
 
 	var booted, requests int
 	b.ResetTimer()
@@ -261,12 +221,12 @@ func BenchmarkBuildFullyCached(b *testing.B) {
 		copyTree(b, template, runner)
 		server.ResetStats()
 		b.StartTimer()
-		tfB(b, runner, "apply", "-auto-approve", "-input=false", "-no-color")
+		tf(b, runner, "apply", "-auto-approve", "-input=false", "-no-color")
 		b.StopTimer()
 		st := server.Stats()
 		booted += st.VMsCreated
 		requests += requestsSinceReset()
-		out := outputsB(b, runner)
+		out := outputs(b, runner)
 		if out["commit_id"] != want {
 			b.Fatalf("a fully cached build on a fresh runner returned commit %v, the first build %v", out["commit_id"], want)
 		}
@@ -285,19 +245,19 @@ func BenchmarkBuildFullyCached(b *testing.B) {
 func BenchmarkBuildOneLayerChange(b *testing.B) {
 	dir := filepath.Join(b.TempDir(), "work")
 	layeredConfig(b, dir, uniqueName("onelayer"))
-	tfB(b, dir, "apply", "-auto-approve", "-input=false", "-no-color")
+	tf(b, dir, "apply", "-auto-approve", "-input=false", "-no-color")
 
 	var cached, executed, booted int
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		writeFiles(b, dir, map[string]string{"ctx/last.txt": fmt.Sprintf("last %d %s\n", i+1, uniqueName("edit"))})
+		tfharness.WriteFiles(b, dir, map[string]string{"ctx/last.txt": fmt.Sprintf("last %d %s\n", i+1, uniqueName("edit"))})
 		server.ResetStats()
 		b.StartTimer()
-		tfB(b, dir, "apply", "-auto-approve", "-input=false", "-no-color")
+		tf(b, dir, "apply", "-auto-approve", "-input=false", "-no-color")
 		b.StopTimer()
 		booted += server.Stats().VMsCreated
-		c, e := cachedFlags(b, outputsB(b, dir))
+		c, e := cachedFlags(b, outputs(b, dir))
 		cached += c
 		executed += e
 	}
@@ -327,7 +287,7 @@ func BenchmarkCopy500MB(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	writeFiles(b, ctxDir, map[string]string{"Dockerfile": "FROM scratch\nCOPY data/ /data/\n"})
+	tfharness.WriteFiles(b, ctxDir, map[string]string{"Dockerfile": "FROM scratch\nCOPY data/ /data/\n"})
 	// 500 MB of payload on busybox's few MB: 1 GiB is the honest disk size.
 	mainTF := providerHCL + fmt.Sprintf(`
 resource "vers_build" "big" {
@@ -346,12 +306,12 @@ output "durations" { value = [for l in vers_build.big.layers : l.duration] }
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		dir := filepath.Join(b.TempDir(), "run")
-		writeFiles(b, dir, map[string]string{"main.tf": mainTF})
-		writeFiles(b, ctxDir, map[string]string{"data/nonce.txt": uniqueName("copy")})
+		tfharness.WriteFiles(b, dir, map[string]string{"main.tf": mainTF})
+		tfharness.WriteFiles(b, ctxDir, map[string]string{"data/nonce.txt": uniqueName("copy")})
 		b.StartTimer()
-		tfB(b, dir, "apply", "-auto-approve", "-input=false", "-no-color")
+		tf(b, dir, "apply", "-auto-approve", "-input=false", "-no-color")
 		b.StopTimer()
-		durations, _ := outputsB(b, dir)["durations"].([]any)
+		durations, _ := outputs(b, dir)["durations"].([]any)
 		if len(durations) != 1 {
 			b.Fatalf("want one COPY layer, got durations %v", durations)
 		}

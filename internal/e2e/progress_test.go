@@ -1,12 +1,11 @@
 package e2e
 
 import (
-	"bytes"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 )
 
 // TestBuildProgressIsLogged checks the troubleshooting promise of the README:
@@ -30,25 +29,14 @@ resource "vers_build" "b" {
 		"ctx/Dockerfile": "FROM scratch\nCOPY hello.txt /srv/\nRUN cat /srv/hello.txt > /srv/copy.txt\n",
 		"ctx/hello.txt":  "progress-log-test\n",
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tfharness.WriteFiles(t, dir, files)
 	apply := func(workdir string) string {
 		t.Helper()
-		cmd := exec.Command(terraformCL, "-chdir="+workdir, "apply", "-auto-approve", "-input=false", "-no-color")
-		cmd.Env = tfEnv("TF_LOG_PROVIDER=INFO")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("apply: %v\n%s", err, out.String())
+		out, err := harness.Run(endpoint, workdir, []string{"TF_LOG_PROVIDER=INFO"}, "apply", "-auto-approve", "-input=false", "-no-color")
+		if err != nil {
+			t.Fatalf("apply: %v\n%s", err, out)
 		}
-		return out.String()
+		return out
 	}
 	first := apply(dir)
 	for _, want := range []string{
@@ -62,8 +50,7 @@ resource "vers_build" "b" {
 		}
 	}
 	// A fresh working directory with empty state: everything is cached.
-	second := filepath.Join(t.TempDir(), "again")
-	copyAll(t, dir, second)
+	second := tfharness.WriteFiles(t, t.TempDir(), files)
 	if log := apply(second); !regexp.MustCompile(`vers_build finished: 2 cached, 0 built, 0 builder VM\(s\) booted`).MatchString(log) {
 		t.Errorf("the rebuild in a fresh directory must be fully cached; log:\n%s", lastLines(log, 40))
 	}
@@ -72,24 +59,10 @@ resource "vers_build" "b" {
 	}
 }
 
-func copyAll(t *testing.T, src, dst string) {
-	t.Helper()
-	if out, err := exec.Command("cp", "-r", src, dst).CombinedOutput(); err != nil {
-		t.Fatalf("cp: %v\n%s", err, out)
-	}
-	for _, junk := range []string{"terraform.tfstate", "terraform.tfstate.backup", ".terraform"} {
-		os.RemoveAll(filepath.Join(dst, junk))
-	}
-}
-
 func lastLines(s string, n int) string {
-	lines := regexp.MustCompile("\n").Split(s, -1)
+	lines := strings.Split(s, "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	out := ""
-	for _, l := range lines {
-		out += l + "\n"
-	}
-	return out
+	return strings.Join(lines, "\n")
 }

@@ -1,19 +1,17 @@
 package reliability
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 	"github.com/vers-sh/terraform-provider-vers/internal/versd"
 )
@@ -23,9 +21,8 @@ import (
 const apiKey = "reliability-key-7f3e9a1c5b2d4e6f8a0b"
 
 var (
-	repoRoot    string
-	cliConfig   string
-	terraformCL string
+	harness  *tfharness.Harness
+	repoRoot string
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -33,47 +30,20 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 // run builds the provider once and writes a dev_overrides CLI config, the
 // way a developer loads an unreleased provider into terraform.
 func run(m *testing.M) int {
-	_, file, _, _ := runtime.Caller(0)
-	repoRoot = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-	terraformCL = os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if terraformCL == "" {
-		p, err := exec.LookPath("terraform")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "the reliability tests need the terraform CLI: put terraform (1.10 or newer) on PATH or set TF_ACC_TERRAFORM_PATH.")
-			return 1
-		}
-		terraformCL = p
-	}
-	tmp, err := os.MkdirTemp("", "vers-reliability-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	var err error
+	if harness, err = tfharness.Setup(); err != nil {
+		fmt.Fprintln(os.Stderr, "reliability:", err)
 		return 1
 	}
-	defer os.RemoveAll(tmp)
-	pluginDir := filepath.Join(tmp, "plugins")
-	build := exec.Command("go", "build", "-o", filepath.Join(pluginDir, "terraform-provider-vers"), ".")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the provider failed: %v\n%s", err, out)
-		return 1
-	}
-	cliConfig = filepath.Join(tmp, "terraformrc")
-	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"vers-sh/vers\" = %q\n  }\n  direct {}\n}\n", pluginDir)
-	if err := os.WriteFile(cliConfig, []byte(rc), 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	defer harness.Close()
+	repoRoot = harness.RepoRoot
 	return m.Run()
 }
 
 // endpoint is how the provider reaches one versd: in-process or a process.
-type endpoint struct {
-	URL, SSHAddress, CAFile, VMDomain string
-}
+type endpoint = tfharness.Endpoint
 
-func endpointOf(s *versd.Server) endpoint {
-	return endpoint{URL: s.URL, SSHAddress: s.SSHAddress, CAFile: s.CAFile, VMDomain: s.VMDomain}
-}
+func endpointOf(s *versd.Server) endpoint { return tfharness.EndpointOf(s) }
 
 // startVersd runs an in-process versd on loopback with its own data
 // directory, closed at the end of the test.
@@ -100,30 +70,9 @@ func client(t testing.TB, ep endpoint, retries int) *vers.Client {
 	return c
 }
 
-// tfEnv is the environment of every terraform call: the dev_overrides config
-// and the versd settings, nothing from the user's TF_/VERS_ variables.
-func tfEnv(ep endpoint, extra ...string) []string {
-	env := []string{}
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "TF_") || strings.HasPrefix(kv, "VERS_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env, "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1",
-		"VERS_API_KEY="+apiKey, "VERS_BASE_URL="+ep.URL, "VERS_VM_DOMAIN="+ep.VMDomain,
-		"VERS_SSH_ADDRESS="+ep.SSHAddress, "VERS_SSH_CA_FILE="+ep.CAFile)
-	return append(env, extra...)
-}
-
 // tfTry runs terraform in dir and returns its combined output.
 func tfTry(ep endpoint, dir string, extraEnv []string, args ...string) (string, error) {
-	cmd := exec.Command(terraformCL, append([]string{"-chdir=" + dir}, args...)...)
-	cmd.Env = tfEnv(ep, extraEnv...)
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	err := cmd.Run()
-	return buf.String(), err
+	return harness.Run(ep, dir, extraEnv, args...)
 }
 
 // tf runs terraform and fails the test with its output when it fails.
@@ -138,17 +87,7 @@ func tf(t testing.TB, ep endpoint, dir string, args ...string) string {
 
 // writeFiles creates dir/name for each entry and returns dir.
 func writeFiles(t testing.TB, dir string, files map[string]string) string {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return tfharness.WriteFiles(t, dir, files)
 }
 
 const providerHeader = `terraform {

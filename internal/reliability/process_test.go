@@ -80,7 +80,7 @@ func (p *versdProcess) start(t *testing.T) {
 	if len(exports) < 6 {
 		t.Fatalf("versd printed %d export lines before exiting; its log:\n%s", len(exports), p.log)
 	}
-	p.ep = endpoint{URL: exports["VERS_BASE_URL"], SSHAddress: exports["VERS_SSH_ADDRESS"],
+	p.ep = endpoint{URL: exports["VERS_BASE_URL"], APIKey: exports["VERS_API_KEY"], SSHAddress: exports["VERS_SSH_ADDRESS"],
 		CAFile: exports["VERS_SSH_CA_FILE"], VMDomain: exports["VERS_VM_DOMAIN"]}
 	healthy(t, p.ep.URL)
 }
@@ -130,8 +130,7 @@ type runningTerraform struct {
 func startTerraform(t *testing.T, ep endpoint, dir string, args ...string) *runningTerraform {
 	t.Helper()
 	r := &runningTerraform{out: &lockedBuffer{}, done: make(chan error, 1)}
-	r.cmd = exec.Command(terraformCL, append([]string{"-chdir=" + dir}, args...)...)
-	r.cmd.Env = tfEnv(ep)
+	r.cmd = harness.Command(ep, dir, nil, args...)
 	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)

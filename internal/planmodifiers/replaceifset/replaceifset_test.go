@@ -25,7 +25,7 @@ func state() tfsdk.State {
 
 func plan() tfsdk.Plan {
 	s := state()
-	return tfsdk.Plan{Schema: s.Schema, Raw: s.Raw}
+	return tfsdk.Plan(s)
 }
 
 func runString(t *testing.T, prior, planned types.String) bool {

@@ -1,0 +1,125 @@
+// Package tfharness runs the terraform CLI against the provider built from
+// this repository, loaded through a dev_overrides CLI configuration, the way
+// a developer tries an unreleased provider. The end-to-end and reliability
+// suites share it; it is imported by tests only.
+package tfharness
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/versd"
+)
+
+// Harness is one provider build and the CLI configuration that loads it.
+type Harness struct {
+	RepoRoot  string
+	Terraform string // the terraform binary
+	CLIConfig string // dev_overrides config (TF_CLI_CONFIG_FILE)
+	dir       string
+}
+
+// Endpoint is how the provider reaches one versd, in-process or a process.
+type Endpoint struct {
+	URL, APIKey, SSHAddress, CAFile, VMDomain string
+}
+
+// EndpointOf describes an in-process versd.
+func EndpointOf(s *versd.Server) Endpoint {
+	return Endpoint{URL: s.URL, APIKey: s.APIKey, SSHAddress: s.SSHAddress, CAFile: s.CAFile, VMDomain: s.VMDomain}
+}
+
+// RepoRoot is the repository this package is part of.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Setup finds terraform (TF_ACC_TERRAFORM_PATH, else PATH), builds the
+// provider into a temporary directory and writes the CLI configuration.
+// Close removes both.
+func Setup() (*Harness, error) {
+	h := &Harness{RepoRoot: RepoRoot(), Terraform: os.Getenv("TF_ACC_TERRAFORM_PATH")}
+	if h.Terraform == "" {
+		p, err := exec.LookPath("terraform")
+		if err != nil {
+			return nil, errors.New("these tests need the terraform CLI: put terraform (1.10 or newer) on PATH or set TF_ACC_TERRAFORM_PATH")
+		}
+		h.Terraform = p
+	}
+	dir, err := os.MkdirTemp("", "vers-tfharness-")
+	if err != nil {
+		return nil, err
+	}
+	h.dir = dir
+	plugins := filepath.Join(dir, "plugins")
+	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "terraform-provider-vers"), ".")
+	build.Dir = h.RepoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		h.Close()
+		return nil, fmt.Errorf("building the provider failed: %v\n%s", err, out)
+	}
+	h.CLIConfig = filepath.Join(dir, "terraformrc")
+	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"vers-sh/vers\" = %q\n  }\n  direct {}\n}\n", plugins)
+	if err := os.WriteFile(h.CLIConfig, []byte(rc), 0o644); err != nil {
+		h.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// Close removes the provider build.
+func (h *Harness) Close() { os.RemoveAll(h.dir) }
+
+// Env is the environment of every terraform call: the dev_overrides config
+// and the versd settings, nothing from the user's own TF_/VERS_ variables.
+func (h *Harness) Env(ep Endpoint, extra ...string) []string {
+	env := []string{}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TF_") && !strings.HasPrefix(kv, "VERS_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "TF_CLI_CONFIG_FILE="+h.CLIConfig, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1",
+		"VERS_API_KEY="+ep.APIKey, "VERS_BASE_URL="+ep.URL, "VERS_VM_DOMAIN="+ep.VMDomain,
+		"VERS_SSH_ADDRESS="+ep.SSHAddress, "VERS_SSH_CA_FILE="+ep.CAFile)
+	return append(env, extra...)
+}
+
+// Command prepares terraform in dir without running it.
+func (h *Harness) Command(ep Endpoint, dir string, extraEnv []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(h.Terraform, append([]string{"-chdir=" + dir}, args...)...)
+	cmd.Env = h.Env(ep, extraEnv...)
+	return cmd
+}
+
+// Run runs terraform in dir and returns its combined output.
+func (h *Harness) Run(ep Endpoint, dir string, extraEnv []string, args ...string) (string, error) {
+	cmd := h.Command(ep, dir, extraEnv, args...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err := cmd.Run()
+	return buf.String(), err
+}
+
+// WriteFiles creates dir/name for each entry and returns dir.
+func WriteFiles(t testing.TB, dir string, files map[string]string) string {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
