@@ -2,14 +2,11 @@ package build
 
 import (
 	"context"
-	"crypto/x509"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 
-	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 	"github.com/vers-sh/terraform-provider-vers/internal/versd"
 )
 
@@ -54,21 +51,7 @@ func (c *cuttingWriter) Flush() {
 // step succeeds, and no output is lost or duplicated.
 func TestRunReattachesToACutStream(t *testing.T) {
 	var cuts atomic.Int32
-	srv, err := versd.Start(context.Background(), versd.Options{DataDir: t.TempDir(), APIKey: "k", Middleware: cutFirstStream(&cuts)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	pem, err := os.ReadFile(srv.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	c, err := vers.New(vers.Config{BaseURL: srv.URL, APIKey: srv.APIKey, VMDomain: srv.VMDomain, SSHAddress: srv.SSHAddress, SSHRootCAs: pool, MaxRetries: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startServer(t, func(o *versd.Options) { o.Middleware = cutFirstStream(&cuts) }).client
 	dir := t.TempDir()
 	prep := prepare(t, dir, "FROM scratch\nRUN for i in 1 2 3 4 5; do echo line$i; echo ran >> /runs; sleep 0.2; done\n")
 	res, err := Execute(context.Background(), c, prep, Options{BuildID: "reattach"})

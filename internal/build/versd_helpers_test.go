@@ -2,13 +2,13 @@ package build
 
 import (
 	"context"
-	"crypto/x509"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 	"github.com/vers-sh/terraform-provider-vers/internal/versd"
 )
@@ -19,27 +19,18 @@ type testServer struct {
 	client *vers.Client
 }
 
-func startServer(t *testing.T) *testServer {
+func startServer(t *testing.T, mutate ...func(*versd.Options)) *testServer {
 	t.Helper()
-	srv, err := versd.Start(context.Background(), versd.Options{DataDir: t.TempDir(), APIKey: "k"})
+	opts := versd.Options{DataDir: t.TempDir(), APIKey: "k"}
+	for _, m := range mutate {
+		m(&opts)
+	}
+	srv, err := versd.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	pem, err := os.ReadFile(srv.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatal("no CA certificate in", srv.CAFile)
-	}
-	c, err := vers.New(vers.Config{BaseURL: srv.URL, APIKey: srv.APIKey, VMDomain: srv.VMDomain,
-		SSHAddress: srv.SSHAddress, SSHRootCAs: pool, MaxRetries: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testServer{srv: srv, client: c}
+	return &testServer{srv: srv, client: tfharness.Client(t, srv, 2)}
 }
 
 // vmsBooted is how many VMs versd created since the last reset.

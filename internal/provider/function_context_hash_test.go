@@ -3,8 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
 
@@ -13,22 +11,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/build"
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
 
 func writeContext(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return tfharness.WriteFiles(t, t.TempDir(), files)
 }
 
 // The function must return exactly what vers_build computes at plan time.

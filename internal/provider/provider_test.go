@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 	"github.com/vers-sh/terraform-provider-vers/internal/versd"
 )
@@ -76,12 +77,7 @@ func testAccPreCheck(t *testing.T) {
 func testClient(t *testing.T) *vers.Client {
 	t.Helper()
 	testAccPreCheck(t)
-	c, err := vers.New(vers.Config{BaseURL: accServer.URL, APIKey: accServer.APIKey, VMDomain: accServer.VMDomain,
-		SSHAddress: accServer.SSHAddress, SSHRootCAs: mustCAPool(t, accServer.CAFile), MaxRetries: 3, UserAgent: "provider-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return tfharness.Client(t, accServer, 3)
 }
 
 // uniqueName keeps tests independent on the shared server.

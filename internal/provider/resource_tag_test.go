@@ -2,9 +2,7 @@ package provider
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
-	"os"
 	"regexp"
 	"testing"
 
@@ -17,19 +15,6 @@ import (
 
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
-
-func mustCAPool(t *testing.T, file string) *x509.CertPool {
-	t.Helper()
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatalf("no certificate in %s", file)
-	}
-	return pool
-}
 
 // makeCommits creates n commits on versd directly (a VM from new_root,
 // then a commit per file written), so tag tests do not depend on vers_build.

@@ -1,11 +1,12 @@
 // Package tfharness runs the terraform CLI against the provider built from
 // this repository, loaded through a dev_overrides CLI configuration, the way
-// a developer tries an unreleased provider. The end-to-end and reliability
-// suites share it; it is imported by tests only.
+// a developer tries an unreleased provider, and gives tests an API client to
+// an in-process versd. Test suites share it; it is imported by tests only.
 package tfharness
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 	"github.com/vers-sh/terraform-provider-vers/internal/versd"
 )
 
@@ -122,4 +124,24 @@ func WriteFiles(t testing.TB, dir string, files map[string]string) string {
 		}
 	}
 	return dir
+}
+
+// Client is an API client to an in-process versd that verifies the SSH
+// gateway against versd's own CA, as a user's configuration would.
+func Client(t testing.TB, s *versd.Server, maxRetries int) *vers.Client {
+	t.Helper()
+	pem, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("no CA certificate in %s", s.CAFile)
+	}
+	c, err := vers.New(vers.Config{BaseURL: s.URL, APIKey: s.APIKey, VMDomain: s.VMDomain,
+		SSHAddress: s.SSHAddress, SSHRootCAs: pool, MaxRetries: maxRetries, UserAgent: "vers-tests"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
