@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -158,7 +159,7 @@ func (r *BuildResource) Create(ctx context.Context, req resource.CreateRequest, 
 // buildFailureDetail adds a hint when the timeout, not the step, ended it.
 func buildFailureDetail(err, ctxErr error) string {
 	msg := err.Error()
-	if ctxErr == context.DeadlineExceeded {
+	if errors.Is(ctxErr, context.DeadlineExceeded) {
 		msg += "\n\nThe create timeout ran out. Raise it with timeouts { create = \"2h\" }; finished layers are cached, so the next apply resumes."
 	}
 	return msg

@@ -6,9 +6,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/ref"
@@ -74,15 +72,4 @@ func (durationValidator) ValidateString(_ context.Context, req validator.StringR
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration",
 			fmt.Sprintf("%q is not a positive Go duration; write it like 30s, 5m or 1h30m", req.ConfigValue.ValueString()))
 	}
-}
-
-// describedTimeouts gives the timeouts attribute a description of its own,
-// which the timeouts package leaves empty, so the docs explain it.
-func describedTimeouts(ctx context.Context, opts timeouts.Opts, description string) schema.SingleNestedAttribute {
-	a, ok := timeouts.Attributes(ctx, opts).(schema.SingleNestedAttribute)
-	if !ok {
-		panic("timeouts.Attributes no longer returns a SingleNestedAttribute")
-	}
-	a.MarkdownDescription = description
-	return a
 }
