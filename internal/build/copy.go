@@ -1,6 +1,7 @@
 package build
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -28,37 +29,103 @@ type upload struct {
 	dest string // absolute path in the VM
 }
 
-// copyStep uploads a COPY/ADD's sources over SFTP with Docker's destination
-// rules. File modes are normalised (0755 when executable, else 0644;
-// directories 0755) unless --chmod says otherwise, so the result depends
-// only on what the context hash covers: two runners with different umasks
-// produce identical layers.
-func (ex *executor) copyStep(ctx context.Context, step dockerfile.Step) error {
+// copyStep copies a COPY/ADD's sources into the builder VM with Docker's
+// destination rules, as one tar stream (see tarcopy.go), falling back to
+// SFTP when the image has no tar. File modes are normalised (0755 when
+// executable, else 0644; directories 0755) unless --chmod says otherwise,
+// so the result depends only on what the context hash covers: two runners
+// with different umasks produce identical layers. It reports whether the
+// guest's page cache is already flushed.
+func (ex *executor) copyStep(ctx context.Context, step dockerfile.Step) (synced bool, err error) {
 	cp := step.Copy
 	matches, err := ex.prep.Context.Resolve(ctx, cp.Sources)
 	if err != nil {
-		return err
+		return false, err
 	}
+	// Refuse a bad destination before anything reaches the VM.
+	if _, err := planUploads(cp, matches, false); err != nil {
+		return false, err
+	}
+	mode, hasChmod := cp.FileMode()
+	ifDir, other := destDirs(cp, matches)
+	t := tarTarget{WorkDir: step.WorkDir, User: step.User, Dest: cleanDest(cp), DirIfDir: ifDir, DirOther: other, Chown: cp.Chown}
+	write := func(tw *tar.Writer, destIsDir bool) error {
+		plan, err := planUploads(cp, matches, destIsDir)
+		if err != nil {
+			return &localError{err}
+		}
+		return writeUploads(ctx, tw, plan, mode, hasChmod, cp.Chown)
+	}
+	for attempt := 0; ; attempt++ {
+		conn, err := ex.sshConn(ctx)
+		if err != nil {
+			return false, err
+		}
+		err = streamTar(ctx, conn, t, write)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, errNoTar):
+			ex.progress(Event{Message: "the image has no tar: COPY falls back to SFTP, one request per file (slower on a far link)"})
+			return false, ex.copyStepSFTP(ctx, step, matches)
+		case errors.Is(err, vers.ErrConnectionLost) && ctx.Err() == nil && attempt == 0 && cp.Chown == "":
+			// Extraction is idempotent without --chown (the same files
+			// land again), so one fresh connection may finish the job.
+			// With --chown the directories the first attempt created
+			// would look pre-existing and keep root as owner.
+			ex.closeSSH()
+			ex.progress(Event{Message: fmt.Sprintf("the SSH connection to the builder VM dropped during COPY (%v); retrying once", err)})
+			continue
+		case errors.Is(err, vers.ErrConnectionLost):
+			return false, fmt.Errorf("the SSH connection to the builder VM dropped during the copy; the layer was not committed: %w", err)
+		default:
+			return false, err
+		}
+	}
+}
+
+// cleanDest is the COPY destination as a clean absolute path.
+func cleanDest(cp *dockerfile.CopyStep) string {
+	dest := strings.TrimSuffix(cp.Dest, "/")
+	if dest == "" {
+		return "/"
+	}
+	return path.Clean(dest)
+}
+
+// singleFileSource reports whether the COPY's destination could name
+// either the file itself or a directory to put it in, which only the VM
+// can tell (does a directory exist there?).
+func singleFileSource(cp *dockerfile.CopyStep, matches []buildcontext.SourceMatch) bool {
+	return !cp.DestIsDir && len(matches) == 1 && matches[0].Target.Type != buildcontext.Dir
+}
+
+// copyStepSFTP is the copy for images without tar: one SFTP request
+// sequence per file, uploadWorkers files at a time. The WORKDIR already
+// exists (the tar script made it before finding no tar).
+func (ex *executor) copyStepSFTP(ctx context.Context, step dockerfile.Step, matches []buildcontext.SourceMatch) error {
+	cp := step.Copy
 	client, err := ex.sftpClient(ctx)
 	if err != nil {
 		return err
 	}
-	// Docker creates a missing WORKDIR before the COPY (when WORKDIR runs),
-	// so it is not owned like the COPY's own directories.
-	if err := ex.ensureWorkDir(ctx, step); err != nil {
-		return err
+	destIsDir := false
+	if singleFileSource(cp, matches) {
+		if st, err := client.Stat(cleanDest(cp)); err == nil && st.IsDir() {
+			destIsDir = true
+		} else if err != nil && !errors.Is(err, os.ErrNotExist) && !isSFTPNotExist(err) {
+			return fmt.Errorf("checking %s: %w", cleanDest(cp), err)
+		}
 	}
-	plan, err := planUploads(client, cp, matches)
+	plan, err := planUploads(cp, matches, destIsDir)
 	if err != nil {
 		return err
 	}
 	mode, hasChmod := cp.FileMode()
-	// The destination directory must exist; for a single file copied to a
-	// file path only its parent must (creating the path itself as a
-	// directory would turn "COPY a.txt b.txt" into b.txt/a.txt).
-	destDir := strings.TrimSuffix(cp.Dest, "/")
-	if fileDest(cp, matches, plan) {
-		destDir = path.Dir(destDir)
+	ifDir, other := destDirs(cp, matches)
+	destDir := other
+	if destIsDir {
+		destDir = ifDir
 	}
 	// Docker gives directories the COPY creates the --chown owner too, so
 	// remember which ones are new before creating them.
@@ -192,24 +259,17 @@ func missingDirs(client *sftp.Client, dir string) ([]string, error) {
 // planUploads maps every matched entry to its destination the way Docker
 // does: a directory source copies its contents into the destination; a file
 // source lands at the destination path, or inside it when the destination
-// is a directory (trailing slash, several sources, or an existing directory
-// in the VM).
-func planUploads(client *sftp.Client, cp *dockerfile.CopyStep, matches []buildcontext.SourceMatch) ([]upload, error) {
+// is a directory (trailing slash, several sources, or, as destIsDir says,
+// an existing directory in the VM).
+func planUploads(cp *dockerfile.CopyStep, matches []buildcontext.SourceMatch, destIsDir bool) ([]upload, error) {
 	dest := strings.TrimSuffix(cp.Dest, "/")
 	if dest == "" {
 		dest = "/"
 	}
-	intoDir := cp.DestIsDir || len(matches) > 1
 	if len(matches) > 1 && !cp.DestIsDir {
 		return nil, fmt.Errorf("COPY with more than one source needs a destination directory ending in /, got %q", cp.Dest)
 	}
-	if !intoDir && len(matches) == 1 && matches[0].Target.Type != buildcontext.Dir {
-		if st, err := client.Stat(dest); err == nil && st.IsDir() {
-			intoDir = true
-		} else if err != nil && !errors.Is(err, os.ErrNotExist) && !isSFTPNotExist(err) {
-			return nil, fmt.Errorf("checking %s: %w", dest, err)
-		}
-	}
+	intoDir := cp.DestIsDir || (destIsDir && singleFileSource(cp, matches))
 	var out []upload
 	for _, m := range matches {
 		if m.Target.Type == buildcontext.Dir {
@@ -231,13 +291,6 @@ func planUploads(client *sftp.Client, cp *dockerfile.CopyStep, matches []buildco
 		out = append(out, upload{src: m.Target, dest: target})
 	}
 	return out, nil
-}
-
-// fileDest reports whether a COPY writes one file at exactly its
-// destination path (rather than into a directory there).
-func fileDest(cp *dockerfile.CopyStep, matches []buildcontext.SourceMatch, plan []upload) bool {
-	return len(matches) == 1 && matches[0].Target.Type != buildcontext.Dir && len(plan) == 1 &&
-		plan[0].dest == path.Clean(strings.TrimSuffix(cp.Dest, "/"))
 }
 
 func isSFTPNotExist(err error) bool {
@@ -276,11 +329,11 @@ func uploadFile(ctx context.Context, client *sftp.Client, u upload, mode fs.File
 	return nil
 }
 
-// sftpClient returns an SFTP session on the current builder VM, dialling
-// once per builder.
-func (ex *executor) sftpClient(ctx context.Context) (*sftp.Client, error) {
+// sshConn returns the SSH connection to the current builder VM, dialling
+// once per builder and commit.
+func (ex *executor) sshConn(ctx context.Context) (*vers.SSHConn, error) {
 	if ex.ssh != nil && ex.sshVM == ex.vmID {
-		return ex.ssh.SFTP()
+		return ex.ssh, nil
 	}
 	ex.closeSSH()
 	conn, err := ex.api.DialSSH(ctx, ex.vmID)
@@ -288,6 +341,15 @@ func (ex *executor) sftpClient(ctx context.Context) (*sftp.Client, error) {
 		return nil, fmt.Errorf("connecting to the builder VM over SSH: %w", err)
 	}
 	ex.ssh, ex.sshVM = conn, ex.vmID
+	return conn, nil
+}
+
+// sftpClient returns an SFTP session on the current builder VM.
+func (ex *executor) sftpClient(ctx context.Context) (*sftp.Client, error) {
+	conn, err := ex.sshConn(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return conn.SFTP()
 }
 

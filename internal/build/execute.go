@@ -139,7 +139,7 @@ type executor struct {
 	vmAt   string // commit the builder VM currently stands on
 	booted int
 
-	ssh   *vers.SSHConn // SFTP transport to vmID, dialled at the first COPY
+	ssh   *vers.SSHConn // COPY transport to vmID, dialled at the first COPY
 	sshVM string
 }
 
@@ -277,19 +277,24 @@ func (ex *executor) materialize(ctx context.Context, parent, base string, step d
 	if err := ex.ensureBuilder(ctx, parent, base); err != nil {
 		return "", fail(err)
 	}
+	synced := false
 	switch {
 	case step.Run != nil:
 		if err := ex.runStep(ctx, step); err != nil {
 			return "", fail(err)
 		}
 	case step.Copy != nil:
-		if err := ex.copyStep(ctx, step); err != nil {
+		var err error
+		if synced, err = ex.copyStep(ctx, step); err != nil {
 			return "", fail(err)
 		}
 	}
-	// Flush the guest's page cache so the snapshot holds every byte written.
-	if _, err := ex.api.Exec(ctx, ex.vmID, vers.ExecRequest{Command: []string{"sync"}}); err != nil {
-		return "", fail(fmt.Errorf("sync before commit: %w", err))
+	// Flush the guest's page cache so the snapshot holds every byte written
+	// (the tar copy already did, in the same exec).
+	if !synced {
+		if _, err := ex.api.Exec(ctx, ex.vmID, vers.ExecRequest{Command: []string{"sync"}}); err != nil {
+			return "", fail(fmt.Errorf("sync before commit: %w", err))
+		}
 	}
 	rec := imagemeta.Record{CacheKey: key, BuildID: ex.opts.BuildID, Instruction: step.Original, Line: step.StartLine, Image: final}
 	// A commit restarts the VM's processes (versd stops them; a snapshot

@@ -106,27 +106,36 @@ func asUser(user string, keepHome bool, argv []string) []string {
 	return []string{"/bin/sh", "-c", runAsUserSh, "vers-run-as", user, keep, shellJoin(argv)}
 }
 
-// makeWorkDirSh creates the components of DIR that do not exist yet and
-// gives them to USER SPEC (root when SPEC is ""): make-workdir DIR SPEC.
-// Existing components keep their owners.
-const makeWorkDirSh = resolveUserSh + `
-dir=$1 spec=$2
-[ -d "$dir" ] && exit 0
-if [ -n "$spec" ]; then resolve_user "$spec" || exit 1; fi
-set -f
-oldifs=$IFS
-IFS=/
-set -- $dir
-IFS=$oldifs
-p=
-for c in "$@"; do
-	[ -n "$c" ] || continue
-	p=$p/$c
-	[ -d "$p" ] && continue
-	mkdir "$p" || exit 1
-	if [ -n "$spec" ]; then chown -h "$uid:$gid" "$p" || exit 1; fi
-done
-exit 0
+// makeWorkDirFn defines make_workdir DIR SPEC, which creates the
+// components of DIR that do not exist yet and gives them to USER SPEC
+// (root when SPEC is ""). Existing components keep their owners. The COPY
+// script calls it too, so a COPY needs no exec of its own for WORKDIR.
+const makeWorkDirFn = resolveUserSh + `
+make_workdir() {
+	dir=$1 spec=$2
+	[ -d "$dir" ] && return 0
+	if [ -n "$spec" ]; then resolve_user "$spec" || return 1; fi
+	set -f
+	oldifs=$IFS
+	IFS=/
+	set -- $dir
+	IFS=$oldifs
+	set +f
+	p=
+	for c in "$@"; do
+		[ -n "$c" ] || continue
+		p=$p/$c
+		[ -d "$p" ] && continue
+		mkdir "$p" || return 1
+		if [ -n "$spec" ]; then chown -h "$uid:$gid" "$p" || return 1; fi
+	done
+	return 0
+}
+`
+
+// makeWorkDirSh is make-workdir DIR SPEC as a script.
+const makeWorkDirSh = makeWorkDirFn + `
+make_workdir "$1" "$2"
 `
 
 // ensureWorkDir creates a step's missing WORKDIR owned by the step's USER.
