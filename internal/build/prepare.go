@@ -28,6 +28,12 @@ type Spec struct {
 	// DockerfileContent is an inline Dockerfile.
 	DockerfileContent []byte
 	BuildArgs         map[string]string
+	// Target names the stage to build; "" builds the last one.
+	Target string
+	// Secrets are the values RUN --mount=type=secret reads, by id. They
+	// reach the builder only for the RUN that mounts them and feed no
+	// hash or cache key.
+	Secrets map[string]string
 	// VMConfig sizes the builder VM of a FROM scratch build.
 	VMConfig *vers.VMConfig
 }
@@ -78,7 +84,7 @@ func ParseDockerfile(spec Spec) (*dockerfile.Dockerfile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs})
+	return dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs, Target: spec.Target})
 }
 
 // Prepare parses the Dockerfile, opens the context, checks every COPY/ADD
@@ -90,18 +96,18 @@ func Prepare(ctx context.Context, spec Spec) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	df, err := dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs})
+	df, err := dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs, Target: spec.Target})
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckSecrets(df, spec.Secrets, display); err != nil {
 		return nil, err
 	}
 	bc, err := buildcontext.Open(spec.ContextDir, rel)
 	if err != nil {
 		return nil, err
 	}
-	for _, step := range df.MaterializingSteps() {
-		if step.Copy == nil {
-			continue
-		}
+	for _, step := range df.ContextSteps() {
 		if _, err := bc.Select(ctx, step.Copy.Sources); err != nil {
 			return nil, fmt.Errorf("%s:%d: %s: %w", display, step.StartLine, step.Kind, err)
 		}
@@ -125,8 +131,15 @@ func hashRecords(df *dockerfile.Dockerfile, spec Spec) []string {
 			out = append(out, "arg-unset:"+a.Name)
 		}
 	}
-	if df.From.Kind == dockerfile.FromScratch {
-		out = append(out, "vm_config:"+canonicalVMConfig(spec.VMConfig))
+	for _, i := range df.Needed() {
+		if df.Stages[i].From.Kind == dockerfile.FromScratch {
+			out = append(out, "vm_config:"+canonicalVMConfig(spec.VMConfig))
+			break
+		}
+	}
+	if len(df.Stages) > 1 || spec.Target != "" {
+		// The target changes what is built from the same file.
+		out = append(out, fmt.Sprintf("target:%d", df.Target))
 	}
 	return out
 }
