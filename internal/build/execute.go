@@ -178,6 +178,9 @@ func (b *buildRun) progress(e Event) {
 
 func (b *buildRun) execute(ctx context.Context) (*Result, error) {
 	df := b.prep.Dockerfile
+	if err := CheckSecrets(df, b.prep.Spec.Secrets, b.prep.DockerfileName); err != nil {
+		return nil, err
+	}
 	needed := df.Needed()
 	for _, i := range needed {
 		if f := df.Stages[i].From; f.Kind == dockerfile.FromScratch && b.prep.Spec.VMConfig == nil {

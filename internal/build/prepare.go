@@ -100,9 +100,6 @@ func Prepare(ctx context.Context, spec Spec) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckSecrets(df, spec.Secrets, display); err != nil {
-		return nil, err
-	}
 	bc, err := buildcontext.Open(spec.ContextDir, rel)
 	if err != nil {
 		return nil, err

@@ -62,12 +62,23 @@ func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) (err erro
 	tail := &tailBuffer{max: tailLines}
 	code, err := copyWithReattach(ctx, ex.api, ex.vmID, stream, tail)
 	if err != nil {
-		return fmt.Errorf("%w\n--- last lines of output ---\n%s", err, tail.String())
+		return fmt.Errorf("%w\n--- last lines of output ---\n%s", err, redact(tail.String(), ex.prep.Spec.Secrets))
 	}
 	if code != 0 {
-		return &StepError{File: ex.prep.DockerfileName, Line: step.StartLine, Instruction: step.Original, ExitCode: code, OutputTail: tail.String()}
+		return &StepError{File: ex.prep.DockerfileName, Line: step.StartLine, Instruction: step.Original, ExitCode: code, OutputTail: redact(tail.String(), ex.prep.Spec.Secrets)}
 	}
 	return nil
+}
+
+// redact hides secret values a failing command printed, so they reach no
+// error message or log.
+func redact(out string, secrets map[string]string) string {
+	for _, v := range secrets {
+		if len(v) >= 3 {
+			out = strings.ReplaceAll(out, v, "[secret]")
+		}
+	}
+	return out
 }
 
 // isPosixShell tells whether a SHELL understands "exec 2>&1".

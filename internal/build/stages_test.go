@@ -218,9 +218,16 @@ RUN --mount=type=secret,id=absent test ! -e /run/secrets/absent && touch /absent
 	}
 }
 
-func TestPrepare_missingRequiredSecret(t *testing.T) {
-	_, err := Prepare(context.Background(), Spec{ContextDir: t.TempDir(),
-		DockerfileContent: []byte("FROM scratch\nRUN true\nRUN --mount=type=secret,id=npm,required=true npm ci\n")})
+func TestCheckSecrets_missingRequired(t *testing.T) {
+	prep, err := Prepare(context.Background(), Spec{ContextDir: t.TempDir(),
+		DockerfileContent: []byte("FROM scratch\nRUN true\nRUN --mount=type=secret,id=npm,required=true npm ci\nRUN --mount=type=secret,id=opt true\n")})
+	if err != nil {
+		t.Fatal(err) // the plan-time hash needs no secret values
+	}
+	if err := CheckSecrets(prep.Dockerfile, map[string]string{"npm": ""}, "Dockerfile"); err != nil {
+		t.Fatalf("an empty value is a value: %v", err)
+	}
+	err = CheckSecrets(prep.Dockerfile, nil, "Dockerfile")
 	if err == nil || err.Error() != `Dockerfile:3: RUN requires the secret "npm" (required=true), and no value was given for it` {
 		t.Fatalf("err = %v", err)
 	}

@@ -11,8 +11,8 @@ import (
 
 // rejected maps instructions vers_build refuses to what to write instead.
 var rejected = map[string]string{
-	"ONBUILD":     "remove it and put the instruction in each Dockerfile that builds FROM this image",
-	"MAINTAINER":  `use LABEL maintainer="name <email>" instead`,
+	"ONBUILD":    "remove it and put the instruction in each Dockerfile that builds FROM this image",
+	"MAINTAINER": `use LABEL maintainer="name <email>" instead`,
 }
 
 // supportedList is named in the advice for unknown instructions.
