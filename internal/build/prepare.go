@@ -109,6 +109,21 @@ func Prepare(ctx context.Context, spec Spec) (*Prepared, error) {
 			return nil, fmt.Errorf("%s:%d: %s: %w", display, step.StartLine, step.Kind, err)
 		}
 	}
+	for _, i := range df.Needed() {
+		for _, step := range df.Stages[i].Steps {
+			if step.Run == nil {
+				continue
+			}
+			for _, m := range step.Run.Mounts {
+				if m.Type != dockerfile.MountBind || m.FromStage >= 0 {
+					continue
+				}
+				if _, err := bc.Select(ctx, []string{m.Source}); err != nil {
+					return nil, fmt.Errorf("%s:%d: RUN --mount=type=bind: %w", display, step.StartLine, err)
+				}
+			}
+		}
+	}
 	hash, err := bc.Hash(ctx, buildcontext.HashSpec{Dockerfile: content, Records: hashRecords(df, spec)})
 	if err != nil {
 		return nil, err
