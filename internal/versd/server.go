@@ -68,8 +68,9 @@ type Server struct {
 	// layer the sandbox made but the database does not know yet.
 	layerMu sync.RWMutex
 	// vmLocks serialises state changes of one VM (commit, pause, delete).
-	vmLocks  idempotencyKeys
-	idemKeys idempotencyKeys
+	vmLocks    idempotencyKeys
+	idemKeys   idempotencyKeys
+	idemSecret []byte // keys the ids derived from X-Idempotency-Key
 	execs    *execRegistry
 	// execCtx outlives requests (a stream can be re-attached) and ends at Close.
 	execCtx    context.Context
@@ -136,6 +137,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("versd: %w", err)
 	}
 	if s.ownerID, err = s.db.SetMetaIfAbsent(ctx, "owner_id", uuid.NewString()); err != nil {
+		return nil, fmt.Errorf("versd: %w", err)
+	}
+	if s.idemSecret, err = loadIdempotencySecret(ctx, s.db); err != nil {
 		return nil, fmt.Errorf("versd: %w", err)
 	}
 	if s.vms, err = openSandbox(dataDir, opts.BaseRootfs, opts.Logf); err != nil {

@@ -95,6 +95,7 @@ CREATE TABLE IF NOT EXISTS intents (
 CREATE TABLE IF NOT EXISTS idempotency (
 	key          TEXT NOT NULL,
 	route        TEXT NOT NULL,
+	request_hash TEXT NOT NULL DEFAULT '',
 	status       INTEGER NOT NULL,
 	content_type TEXT NOT NULL,
 	body         BLOB NOT NULL,
@@ -115,7 +116,19 @@ func Open(path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("creating the metadata schema in %s: %w", path, err)
 	}
+	// Columns added after the first release; databases made before them get
+	// them here ("duplicate column" means the column is already there).
+	for _, alter := range migrations {
+		if _, err := db.Exec(alter); err != nil && !strings.Contains(err.Error(), "duplicate column") {
+			db.Close()
+			return nil, fmt.Errorf("migrating the metadata schema in %s: %w", path, err)
+		}
+	}
 	return &DB{db: db}, nil
+}
+
+var migrations = []string{
+	`ALTER TABLE idempotency ADD COLUMN request_hash TEXT NOT NULL DEFAULT ''`,
 }
 
 // Close closes the database.
