@@ -22,8 +22,8 @@ func decodeExec(r *http.Request) (vers.ExecRequest, error) {
 	if len(req.Command) == 0 || req.Command[0] == "" {
 		return req, badRequest("command is required: a non-empty array such as [\"sh\",\"-c\",\"echo hi\"]")
 	}
-	if req.TimeoutSecs < 0 {
-		return req, badRequest("timeout_secs must be 0 (no timeout) or positive, got %d", req.TimeoutSecs)
+	if req.TimeoutSecs < 0 || req.TimeoutSecs > maxTimeoutSecs {
+		return req, badRequest("timeout_secs must be from 0 (no timeout) to %d (one week), got %d", maxTimeoutSecs, req.TimeoutSecs)
 	}
 	for k := range req.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {

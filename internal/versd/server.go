@@ -71,7 +71,7 @@ type Server struct {
 	vmLocks    idempotencyKeys
 	idemKeys   idempotencyKeys
 	idemSecret []byte // keys the ids derived from X-Idempotency-Key
-	execs    *execRegistry
+	execs      *execRegistry
 	// execCtx outlives requests (a stream can be re-attached) and ends at Close.
 	execCtx    context.Context
 	execCancel context.CancelFunc
@@ -115,6 +115,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("versd: creating the data directory: %w", err)
+	}
+	// The directory may have existed with a wider mode; it holds every VM's
+	// private key, so only versd's user may enter it.
+	if err := os.Chmod(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("versd: restricting the data directory: %w", err)
 	}
 	s := &Server{
 		APIKey: opts.APIKey, VMDomain: opts.VMDomain, DataDir: dataDir,
