@@ -42,6 +42,9 @@ type Options struct {
 	// Middleware wraps the whole HTTP handler (tests observe or alter traffic).
 	Middleware func(http.Handler) http.Handler
 	Faults     FaultOptions // off unless Faults.Rate > 0
+	// ExecOutputBudget caps the exec output kept for re-attach and logs,
+	// over all VMs; 0 means DefaultExecOutputBudget.
+	ExecOutputBudget int64
 }
 
 // Server is a running versd.
@@ -123,7 +126,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		APIKey: opts.APIKey, VMDomain: opts.VMDomain, DataDir: dataDir,
-		opts: opts, logf: opts.Logf, execs: newExecRegistry(),
+		opts: opts, logf: opts.Logf, execs: newExecRegistry(opts.ExecOutputBudget),
 		stats: Stats{Requests: map[string]int{}}, serveDone: make(chan struct{}),
 	}
 	s.execCtx, s.execCancel = context.WithCancel(context.Background())
