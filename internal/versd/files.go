@@ -158,22 +158,16 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Path       string `json:"path"`
-		ContentB64 string `json:"content_b64"`
-		Mode       *int64 `json:"mode"`
-		CreateDirs bool   `json:"create_dirs"`
-	}
-	if err := decodeJSON(r, &req, false); err != nil {
+	// The content is spooled to disk before the VM lock is taken: a slow
+	// upload must not hold up a commit or a delete of the VM.
+	req, err := readFileUpload(r.Body, s.spoolDir)
+	if err != nil {
 		return err
 	}
+	defer req.Content.Close()
 	rel, err := vmPath(req.Path)
 	if err != nil {
 		return err
-	}
-	data, err := base64.StdEncoding.DecodeString(req.ContentB64)
-	if err != nil {
-		return badRequest("content_b64 is not valid standard base64: %v", err)
 	}
 	mode := os.FileMode(0o644)
 	if req.Mode != nil {
@@ -204,7 +198,7 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 		f.Close()
 		return fileError(req.Path, err)
 	}
-	if _, err := f.Write(data); err != nil {
+	if _, err := io.Copy(f, req.Content); err != nil {
 		f.Close()
 		return fileError(req.Path, err)
 	}
@@ -214,7 +208,7 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 	if err := root.Chmod(rel, mode); err != nil {
 		return fileError(req.Path, err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"path": "/" + rel, "size": len(data)})
+	writeJSON(w, http.StatusOK, map[string]any{"path": "/" + rel, "size": req.Size})
 	return nil
 }
 

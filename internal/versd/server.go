@@ -74,6 +74,7 @@ type Server struct {
 	vmLocks    idempotencyKeys
 	idemKeys   idempotencyKeys
 	idemSecret []byte // keys the ids derived from X-Idempotency-Key
+	spoolDir   string // uploads are staged here, never held in memory
 	execs      *execRegistry
 	// execCtx outlives requests (a stream can be re-attached) and ends at Close.
 	execCtx    context.Context
@@ -145,6 +146,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("versd: %w", err)
 	}
 	if s.ownerID, err = s.db.SetMetaIfAbsent(ctx, "owner_id", uuid.NewString()); err != nil {
+		return nil, fmt.Errorf("versd: %w", err)
+	}
+	s.spoolDir = filepath.Join(dataDir, "spool")
+	if err := os.MkdirAll(s.spoolDir, 0o700); err != nil {
 		return nil, fmt.Errorf("versd: %w", err)
 	}
 	if s.idemSecret, err = loadIdempotencySecret(ctx, s.db); err != nil {
