@@ -47,7 +47,7 @@ type Options struct {
 	// versd keeps a marked block mapping APIHost and every live VM's
 	// <id>.<VMDomain> to 127.0.0.1, and removes it at Close.
 	HostsFile string
-	Logf       func(string, ...any)
+	Logf      func(string, ...any)
 	// Middleware wraps the whole HTTP handler (tests observe or alter traffic).
 	Middleware func(http.Handler) http.Handler
 	Faults     FaultOptions // off unless Faults.Rate > 0
