@@ -89,6 +89,13 @@ CREATE TABLE IF NOT EXISTS env_vars (
 	name  TEXT PRIMARY KEY,
 	value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS intents (
+	id         TEXT PRIMARY KEY,
+	kind       TEXT NOT NULL,
+	vm_id      TEXT NOT NULL,
+	payload    TEXT NOT NULL,
+	created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS idempotency (
 	key          TEXT NOT NULL,
 	route        TEXT NOT NULL,
