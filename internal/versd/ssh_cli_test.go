@@ -22,6 +22,12 @@ import (
 // and SNI <vm>.<domain>, then SSH as root with the VM's key.
 func cliDial(t testing.TB, s *Server, c *client, vmID string) *ssh.Client {
 	t.Helper()
+	return cliDialVia(t, s, c, vmID, s.SSHAddress)
+}
+
+// cliDialVia is cliDial through another address (a latency proxy).
+func cliDialVia(t testing.TB, s *Server, c *client, vmID, addr string) *ssh.Client {
+	t.Helper()
 	var key vers.SSHKeyResponse
 	c.must(200, "GET", "/api/v1/vm/"+vmID+"/ssh_key", nil, &key)
 	signer, err := ssh.ParsePrivateKey([]byte(key.SSHPrivateKey))
@@ -29,7 +35,7 @@ func cliDial(t testing.TB, s *Server, c *client, vmID string) *ssh.Client {
 		t.Fatal(err)
 	}
 	host := vmID + "." + s.VMDomain
-	conn, err := tls.Dial("tcp", s.SSHAddress, &tls.Config{ServerName: host, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12})
+	conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: host, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12})
 	if err != nil {
 		t.Fatal(err)
 	}

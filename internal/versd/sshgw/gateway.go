@@ -377,5 +377,8 @@ func (g *Gateway) DisconnectVM(vmID string) int {
 		c.Close()
 		n++
 	}
+	// Forget them now rather than when their handlers get round to it, so
+	// a second call reports only connections made since.
+	delete(g.byVM, vmID)
 	return n
 }
