@@ -61,7 +61,9 @@ func BenchmarkTunnelThroughput(b *testing.B) {
 		}
 	}
 	b.Run("direct-from-vm-netns", func(b *testing.B) {
-		get(b, func(ctx context.Context, _, _ string) (net.Conn, error) { return s.vms.Dial(ctx, vm, "localhost", 8080) })
+		get(b, func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return s.vms.Dial(ctx, vm, "localhost", 8080)
+		})
 	})
 	for _, rtt := range []time.Duration{0, benchRTT} {
 		b.Run(fmt.Sprintf("ssh-tunnel-rtt=%v", rtt), func(b *testing.B) {
