@@ -47,6 +47,10 @@ type Options struct {
 	CleanupTimeout time.Duration
 	// PollInterval is how often to poll a booting VM. Default 250 ms.
 	PollInterval time.Duration
+	// BaseCommit, when set, is the commit the FROM line was resolved to
+	// earlier (at plan time): the build starts there even if the tag has
+	// moved since, so it builds on the base it was planned on.
+	BaseCommit string
 }
 
 // Layer is one materialising step's outcome.
@@ -196,9 +200,11 @@ func (ex *executor) run(ctx context.Context) (*Result, error) {
 		return nil, fmt.Errorf("%s:%d: FROM scratch needs vm_config (vcpu_count, mem_size_mib, fs_size_mib) to size the new VM; add a vm_config block",
 			ex.prep.DockerfileName, df.From.Line)
 	}
-	base, err := ex.resolveBase(ctx)
-	if err != nil {
-		return nil, err
+	base, err := ex.opts.BaseCommit, error(nil)
+	if base == "" || df.From.Kind == dockerfile.FromScratch {
+		if base, err = ex.resolveBase(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if ex.cache, err = loadLayerCache(ctx, ex.api); err != nil {
 		return nil, fmt.Errorf("listing commits for the layer cache: %w", err)
