@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/versd"
 )
 
 func TestResolveAPIKeyOrder(t *testing.T) {
@@ -105,6 +107,28 @@ func TestCommandServesAndStops(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("versd did not stop within 30 s of SIGINT")
+	}
+}
+
+func TestOfficialCLIMode(t *testing.T) {
+	opts := versd.Options{VMDomain: "vm.versd.localhost", SSHListen: "127.0.0.1:8443"}
+	if err := applyCLIMode(&opts, true, false, true, "/tmp/hosts"); err != nil {
+		t.Fatal(err)
+	}
+	if opts.APIHost != "api.versd.localhost" || opts.SSHListen != "127.0.0.1:443" || opts.HostsFile != "/tmp/hosts" {
+		t.Fatalf("options = %+v", opts)
+	}
+	// An explicit --ssh-listen wins (e.g. behind a port redirect).
+	opts = versd.Options{VMDomain: "vm.example.test", SSHListen: "0.0.0.0:9443"}
+	if err := applyCLIMode(&opts, true, true, false, "/etc/hosts"); err != nil {
+		t.Fatal(err)
+	}
+	if opts.APIHost != "api.example.test" || opts.SSHListen != "0.0.0.0:9443" || opts.HostsFile != "" {
+		t.Fatalf("options = %+v", opts)
+	}
+	opts = versd.Options{VMDomain: "machines.example.test"}
+	if err := applyCLIMode(&opts, true, false, false, ""); err == nil || !strings.Contains(err.Error(), "vm.X") {
+		t.Fatalf("a VM domain the CLI cannot derive was accepted: %v", err)
 	}
 }
 
