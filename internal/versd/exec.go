@@ -44,6 +44,13 @@ func (s *Server) startExec(r *http.Request, vm store.VM, req vers.ExecRequest) (
 	if vm.State == vers.VMStatePaused {
 		return nil, conflict("VM is paused; resume it with PATCH /api/v1/vm/{id}/state {\"state\":\"Running\"}")
 	}
+	if err := s.checkWorkingDir(vm, req.WorkingDir); err != nil {
+		return nil, err
+	}
+	env, err := s.withAccountEnv(r.Context(), req.Env)
+	if err != nil {
+		return nil, err
+	}
 	execID := req.ExecID
 	if execID == "" {
 		execID = uuid.NewString()
@@ -52,7 +59,7 @@ func (s *Server) startExec(r *http.Request, vm store.VM, req vers.ExecRequest) (
 	if !ok {
 		return nil, conflict("exec_id %s is already in use; re-attach with POST /exec/stream/attach", execID)
 	}
-	spec := execSpec{Command: req.Command, Env: req.Env, WorkingDir: req.WorkingDir, TimeoutSecs: req.TimeoutSecs}
+	spec := execSpec{Command: req.Command, Env: env, WorkingDir: req.WorkingDir, TimeoutSecs: req.TimeoutSecs}
 	stdout := chunkWriter{reg: s.execs, rec: rec, stream: "stdout"}
 	stderr := chunkWriter{reg: s.execs, rec: rec, stream: "stderr"}
 	go func() {
@@ -235,5 +242,26 @@ func (s *Server) execLogs(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("stream must be stdout or stderr, got %q", truncate(stream, 40))
 	}
 	writeJSON(w, http.StatusOK, s.execs.readLog(vm.ID, offset, int(maxEntries), stream))
+	return nil
+}
+
+// checkWorkingDir answers 400 for a working_dir that is not a directory in
+// the VM. Creating it silently would hide typos, and the exit code 126 the
+// VM would give is indistinguishable from a command that cannot run. (The
+// build engine creates WORKDIR itself before each step, so it never relies
+// on either behaviour.)
+func (s *Server) checkWorkingDir(vm store.VM, dir string) error {
+	if dir == "" {
+		return nil
+	}
+	root, err := s.openVMRoot(vm)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	fi, err := statInVM(root, dir)
+	if err != nil || !fi.IsDir() {
+		return badRequest("working_dir %q does not exist in VM %s or is not a directory; create it first (mkdir -p)", truncate(dir, 200), vm.ID)
+	}
 	return nil
 }

@@ -99,6 +99,7 @@ func (s *Server) createVM(ctx context.Context, spec vmSpec) (string, error) {
 		return "", fmt.Errorf("starting the VM failed: %w", err)
 	}
 	s.countVMs(1)
+	s.noteVMHost(vm.ID, true)
 	return vm.ID, nil
 }
 
@@ -367,6 +368,7 @@ func (s *Server) deleteVM(w http.ResponseWriter, r *http.Request) error {
 		s.logf("versd: VM %s is deleted but its sandbox is not (removed at the next start): %v", vm.ID, err)
 	}
 	s.execs.forgetVM(vm.ID)
+	s.noteVMHost(vm.ID, false)
 	s.collectLayers(context.WithoutCancel(r.Context()))
 	writeJSON(w, http.StatusOK, vers.VMDeleteResponse{VMID: vm.ID})
 	return nil
