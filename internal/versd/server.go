@@ -30,12 +30,17 @@ import (
 )
 
 // Options configures Start.
+// DefaultVMDomain names VMs <id>.vm.versd.localhost. The provider derives
+// the same domain for a loopback base URL, so exporting the API and gateway
+// addresses is enough (tools/versd tests that the two agree).
+const DefaultVMDomain = "vm.versd.localhost"
+
 type Options struct {
 	Listen     string // HTTP API address; default "127.0.0.1:0"
 	SSHListen  string // SSH-over-TLS gateway address; default "127.0.0.1:0"
 	DataDir    string // required: SQLite database, layers, CA
 	APIKey     string // required: the bearer key every /api/v1 call must send
-	VMDomain   string // default "vm.versd.localhost"
+	VMDomain   string // default DefaultVMDomain
 	BaseRootfs string // directory or tarball for new_root; empty = busybox
 	OrgName    string // default "local"; public repositories are org/repo
 	// APIHost, when set, is the host name VERS_URL advertises instead of
@@ -51,6 +56,10 @@ type Options struct {
 	// Middleware wraps the whole HTTP handler (tests observe or alter traffic).
 	Middleware func(http.Handler) http.Handler
 	Faults     FaultOptions // off unless Faults.Rate > 0
+	// PauseOnCommit leaves every committed VM paused whatever keep_paused
+	// says, as the Vers docs describe committing ("committing pauses the
+	// VM"), so tests check that clients resume before using the VM again.
+	PauseOnCommit bool
 	// ExecOutputBudget caps the exec output kept for re-attach and logs,
 	// over all VMs; 0 means DefaultExecOutputBudget.
 	ExecOutputBudget int64
@@ -118,7 +127,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	opts.Listen = defaultString(opts.Listen, "127.0.0.1:0")
 	opts.SSHListen = defaultString(opts.SSHListen, "127.0.0.1:0")
-	opts.VMDomain = defaultString(opts.VMDomain, "vm.versd.localhost")
+	opts.VMDomain = defaultString(opts.VMDomain, DefaultVMDomain)
 	opts.OrgName = defaultString(opts.OrgName, "local")
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}

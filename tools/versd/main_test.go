@@ -12,8 +12,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 	"github.com/vers-sh/terraform-provider-vers/internal/versd"
 )
+
+// A user who starts versd with flags and exports only VERS_BASE_URL and
+// VERS_SSH_ADDRESS must get a VM domain that matches the gateway's
+// certificate.
+func TestDefaultVMDomainMatchesProviderDerivation(t *testing.T) {
+	for _, base := range []string{"http://127.0.0.1:8787", "http://localhost:8787", "http://[::1]:8787"} {
+		if got := vers.DeriveVMDomain(base); got != versd.DefaultVMDomain {
+			t.Errorf("provider derives %q for %s, versd names VMs under %q", got, base, versd.DefaultVMDomain)
+		}
+	}
+}
 
 func TestResolveAPIKeyOrder(t *testing.T) {
 	dir := t.TempDir()
