@@ -67,6 +67,11 @@ func (c *Client) BranchVM(ctx context.Context, vmOrCommitID string, opts BranchO
 	return c.branch(ctx, apiPath("/vm/%s/branch", vmOrCommitID), opts)
 }
 
+// BranchByVM branches a running or paused VM.
+func (c *Client) BranchByVM(ctx context.Context, vmID string, opts BranchOptions) (*NewVMsResponse, error) {
+	return c.branch(ctx, apiPath("/vm/branch/by_vm/%s", vmID), opts)
+}
+
 // BranchByCommit boots count new VMs from a commit.
 func (c *Client) BranchByCommit(ctx context.Context, commitID string, count int) (*NewVMsResponse, error) {
 	return c.branch(ctx, apiPath("/vm/branch/by_commit/%s", commitID), BranchOptions{Count: count})
