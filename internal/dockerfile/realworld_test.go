@@ -222,3 +222,23 @@ func TestStageFromFailedStageReportsLaterErrors(t *testing.T) {
 		t.Fatalf("%v", es)
 	}
 }
+
+func TestFromRefs(t *testing.T) {
+	refs := func(src string, args map[string]string) []string {
+		var out []string
+		for _, f := range FromRefs([]byte(src), Options{BuildArgs: args}) {
+			out = append(out, f.Ref)
+		}
+		return out
+	}
+	src := "ARG V=1\nFROM app-base:v$V AS base\nFROM base\nFROM scratch\nFROM bad@sha256:x\nFROM org/tools:$V\n"
+	if got := refs(src, nil); !slices.Equal(got, []string{"app-base:v1", "org/tools:1"}) {
+		t.Fatalf("FromRefs = %q", got)
+	}
+	if got := refs(src, map[string]string{"V": "2"}); !slices.Equal(got, []string{"app-base:v2", "org/tools:2"}) {
+		t.Fatalf("with a build arg: %q", got)
+	}
+	if got := refs("FROM --platform=$BUILDPLATFORM x:1\nCOPY broken", nil); !slices.Equal(got, []string{"x:1"}) {
+		t.Fatalf("%q", got)
+	}
+}

@@ -10,14 +10,18 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/planmodifiers/hashreplace"
 	"github.com/vers-sh/terraform-provider-vers/internal/planmodifiers/replaceifset"
 )
 
-func buildSchema(ctx context.Context) schema.Schema {
+// buildSchema is vers_build's schema; contextHash computes context_hash at
+// plan time.
+func buildSchema(ctx context.Context, contextHash func(context.Context, tfsdk.Config) (string, bool, diag.Diagnostics)) schema.Schema {
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	return schema.Schema{
 		MarkdownDescription: "Builds a Vers commit from a literal Dockerfile and a build context, layer by layer.\n\n" +
@@ -104,7 +108,7 @@ func buildSchema(ctx context.Context) schema.Schema {
 			"context_hash": schema.StringAttribute{
 				MarkdownDescription: "`sha256:` hash of every build input, computed at plan time. A change replaces the build.",
 				Computed:            true,
-				PlanModifiers:       []planmodifier.String{hashreplace.Modifier(computeContextHash)},
+				PlanModifiers:       []planmodifier.String{hashreplace.Modifier(contextHash)},
 			},
 			"build_id": schema.StringAttribute{
 				MarkdownDescription: "Id of the build run that produced this resource; every layer commit that run created records it (a fully cached run creates none).",
