@@ -242,3 +242,24 @@ func TestFromRefs(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+func TestEmptyArgInCopyPathWarns(t *testing.T) {
+	d := mustParse(t, "ARG DIST=dist\nFROM scratch\nARG TARGETPLATFORM\nCOPY ./$DIST/$TARGETPLATFORM/x /x\nCOPY ./$UNSET_DIR/a /a\n", Options{})
+	var hits []string
+	for _, w := range d.Warnings {
+		if strings.Contains(w, "is empty or unset here") {
+			hits = append(hits, w)
+		}
+	}
+	if len(hits) != 2 || !strings.Contains(hits[0], "Dockerfile:4: COPY path ./$DIST/$TARGETPLATFORM/x uses $DIST") || !strings.Contains(hits[1], "$UNSET_DIR") {
+		t.Fatalf("warnings %q", d.Warnings)
+	}
+	if d.Steps[1].Copy.Sources[0] != "linux/amd64/x" {
+		t.Fatalf("TARGETPLATFORM declared in the stage must expand: %q", d.Steps[1].Copy.Sources)
+	}
+	// When the lost part turns the path absolute, the error names it.
+	es := parseErrors(t, "ARG TOOL=golangci-lint\nFROM scratch\nCOPY $BIN/$TOOL /usr/bin/\n", Options{})
+	if len(es) != 1 || !strings.Contains(es[0].Advice, "$BIN, $TOOL expanded to nothing here; declare ARG BIN") {
+		t.Fatalf("%v", es)
+	}
+}
