@@ -1,8 +1,8 @@
 package dockerfile
 
 import (
-	"sort"
 	"slices"
+	"sort"
 	"strconv"
 
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
