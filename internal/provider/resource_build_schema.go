@@ -115,17 +115,17 @@ func buildSchema(ctx context.Context, contextHash func(context.Context, tfsdk.Co
 				Computed:            true, PlanModifiers: keep,
 			},
 			"base_commit_id": schema.StringAttribute{
-				MarkdownDescription: "Commit the `FROM` line resolved to at build time; empty for `FROM scratch`.",
+				MarkdownDescription: "Commit the `FROM` line resolved to at build time (for a multi-stage target, the `FROM` its chain of `FROM <stage>` starts at); empty for `FROM scratch`.",
 				Computed:            true, PlanModifiers: keep,
 			},
 			"layers": schema.ListNestedAttribute{
-				MarkdownDescription: "One entry per `RUN`/`COPY`/`ADD` (or a single metadata layer when there are none).",
+				MarkdownDescription: "One entry per `RUN`/`COPY`/`ADD` of every stage built, in build order (or a single metadata layer when the target has none).",
 				Computed:            true,
 				PlanModifiers:       []planmodifier.List{listplanmodifier.UseStateForUnknown()},
 				NestedObject:        schema.NestedAttributeObject{Attributes: layerAttributes()},
 			},
 			"image": schema.SingleNestedAttribute{
-				MarkdownDescription: "Image metadata from `CMD`, `ENTRYPOINT`, `ENV`, `WORKDIR`, `USER`, `EXPOSE` and `LABEL`, " +
+				MarkdownDescription: "Image metadata from `CMD`, `ENTRYPOINT`, `ENV`, `WORKDIR`, `USER`, `EXPOSE`, `LABEL`, `VOLUME`, `HEALTHCHECK`, `STOPSIGNAL` and `SHELL`, " +
 					"also recorded on the final commit for `data.vers_commit`.",
 				Computed:      true,
 				PlanModifiers: []planmodifier.Object{objectplanmodifier.UseStateForUnknown()},

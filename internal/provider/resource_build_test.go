@@ -413,3 +413,54 @@ resource "vers_build" "child" {
 		},
 	})
 }
+
+// A multi-stage Dockerfile through Terraform: the target's image carries
+// the metadata instructions, and changing `target` replaces the build.
+func TestAccBuild_multiStageTargetAndMetadata(t *testing.T) {
+	testAccPreCheck(t)
+	dir := t.TempDir()
+	df := "FROM scratch AS build\nRUN mkdir /out && echo bin > /out/app\n\n" +
+		"FROM scratch AS runtime\nCOPY --from=build /out/app /usr/local/bin/app\nVOLUME /data\n" +
+		"HEALTHCHECK --interval=5s CMD test -f /usr/local/bin/app\nSTOPSIGNAL SIGINT\nSHELL [\"/bin/sh\", \"-e\", \"-c\"]\nCMD app\n"
+	cfg := func(target string) string {
+		return fmt.Sprintf(`
+resource "vers_build" "b" {
+  context            = %q
+  dockerfile_content = %q
+  vm_config          = { vcpu_count = 1, mem_size_mib = 512, fs_size_mib = 1024 }
+  %s
+}
+`, dir, df, target)
+	}
+	img := func(attr string, v knownvalue.Check) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue("vers_build.b", tfjsonpath.New("image").AtMapKey(attr), v)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg(""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					img("volumes", knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("/data")})),
+					img("stop_signal", knownvalue.StringExact("SIGINT")),
+					img("healthcheck", knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("CMD-SHELL"), knownvalue.StringExact("test -f /usr/local/bin/app")})),
+					img("shell", knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("/bin/sh"), knownvalue.StringExact("-e"), knownvalue.StringExact("-c")})),
+					// SHELL applies to the shell-form CMD after it.
+					img("cmd", knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("/bin/sh"), knownvalue.StringExact("-e"), knownvalue.StringExact("-c"), knownvalue.StringExact("app")})),
+					statecheck.ExpectKnownValue("vers_build.b", tfjsonpath.New("layers"), knownvalue.ListSizeExact(2)),
+				},
+			},
+			{
+				Config: cfg(`target = "build"`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("vers_build.b", plancheck.ResourceActionReplace),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("vers_build.b", tfjsonpath.New("layers"), knownvalue.ListSizeExact(1)),
+					img("volumes", knownvalue.ListSizeExact(0)),
+				},
+			},
+		},
+	})
+}
