@@ -89,7 +89,7 @@ func vmConfigPtr(vcpu, mem, fs int64) *vers.VMConfig {
 }
 
 func TestContextHashFunction_errors(t *testing.T) {
-	dir := writeContext(t, map[string]string{"Dockerfile": "FROM scratch AS build\nONBUILD RUN x\n"})
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM scratch\nFROBNICATE now\n"})
 	cases := map[string]struct{ call, want string }{
 		"bad Dockerfile": {fmt.Sprintf(`provider::vers::context_hash(%q, "Dockerfile")`, dir), `Dockerfile:2`},
 		"missing dir":    {`provider::vers::context_hash("/nonexistent/ctx", "Dockerfile")`, `(?i)no such file|cannot`},

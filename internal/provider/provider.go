@@ -119,6 +119,7 @@ func (p *VersProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		func() resource.Resource { return &BuildResource{provider: p} },
 		NewCommitTagResource,
+		NewEnvVarsResource,
 		NewRepoResource,
 		NewTagResource,
 		NewVMResource,

@@ -3,6 +3,7 @@ package versd
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -22,8 +23,8 @@ func decodeExec(r *http.Request) (vers.ExecRequest, error) {
 	if len(req.Command) == 0 || req.Command[0] == "" {
 		return req, badRequest("command is required: a non-empty array such as [\"sh\",\"-c\",\"echo hi\"]")
 	}
-	if req.TimeoutSecs < 0 {
-		return req, badRequest("timeout_secs must be 0 (no timeout) or positive, got %d", req.TimeoutSecs)
+	if req.TimeoutSecs < 0 || req.TimeoutSecs > maxTimeoutSecs {
+		return req, badRequest("timeout_secs must be from 0 (no timeout) to %d (one week), got %d", maxTimeoutSecs, req.TimeoutSecs)
 	}
 	for k := range req.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
@@ -43,6 +44,13 @@ func (s *Server) startExec(r *http.Request, vm store.VM, req vers.ExecRequest) (
 	if vm.State == vers.VMStatePaused {
 		return nil, conflict("VM is paused; resume it with PATCH /api/v1/vm/{id}/state {\"state\":\"Running\"}")
 	}
+	if err := s.checkWorkingDir(vm, req.WorkingDir); err != nil {
+		return nil, err
+	}
+	env, err := s.withAccountEnv(r.Context(), req.Env)
+	if err != nil {
+		return nil, err
+	}
 	execID := req.ExecID
 	if execID == "" {
 		execID = uuid.NewString()
@@ -51,17 +59,17 @@ func (s *Server) startExec(r *http.Request, vm store.VM, req vers.ExecRequest) (
 	if !ok {
 		return nil, conflict("exec_id %s is already in use; re-attach with POST /exec/stream/attach", execID)
 	}
-	spec := execSpec{Command: req.Command, Env: req.Env, WorkingDir: req.WorkingDir, TimeoutSecs: req.TimeoutSecs}
+	spec := execSpec{Command: req.Command, Env: env, WorkingDir: req.WorkingDir, TimeoutSecs: req.TimeoutSecs}
 	stdout := chunkWriter{reg: s.execs, rec: rec, stream: "stdout"}
 	stderr := chunkWriter{reg: s.execs, rec: rec, stream: "stderr"}
 	go func() {
 		code, err := s.vms.Exec(s.execCtx, vm.ID, spec, strings.NewReader(req.Stdin), stdout, stderr)
 		if err != nil {
 			apiErr := mapRuntimeError(err)
-			rec.append(vers.StreamLine{Type: vers.StreamLineError, Code: "exec_failed", Message: apiErr.Error()})
+			s.execs.appendLine(rec, vers.StreamLine{Type: vers.StreamLineError, Code: "exec_failed", Message: apiErr.Error()})
 			return
 		}
-		rec.append(vers.StreamLine{Type: vers.StreamLineExit, ExitCode: &code})
+		s.execs.appendLine(rec, vers.StreamLine{Type: vers.StreamLineExit, ExitCode: &code})
 	}()
 	return rec, nil
 }
@@ -149,11 +157,18 @@ func (s *Server) execAttach(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case req.FromLatest:
 		cursor = rec.lastCursor()
+		if _, done, _ := rec.after(cursor); done {
+			cursor-- // a finished exec: replay its exit line instead of waiting forever
+		}
 	case req.Cursor != nil:
-		if *req.Cursor < 0 {
-			return badRequest("cursor must not be negative")
+		if *req.Cursor < 0 || *req.Cursor > rec.lastCursor() {
+			return badRequest("cursor %d is outside this exec's output (0 to %d)", *req.Cursor, rec.lastCursor())
 		}
 		cursor = *req.Cursor
+	}
+	if oldest := rec.oldest(); cursor+1 < oldest {
+		return errorf(http.StatusGone, "output of exec %s before cursor %d was discarded to stay within versd's memory budget; re-attach with cursor %d or later, or from_latest",
+			truncate(req.ExecID, 128), oldest, oldest-1)
 	}
 	s.follow(w, r, rec, cursor)
 	return nil
@@ -171,6 +186,15 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request, rec *execRecord,
 	written := 0
 	for {
 		lines, _, changed := rec.after(cursor)
+		if len(lines) > 0 && lines[0].Cursor > cursor+1 {
+			// This reader fell behind the memory budget: say so rather than
+			// skip output silently.
+			b, _ := json.Marshal(vers.StreamLine{Type: vers.StreamLineError, ExecID: rec.id, Code: "output_discarded",
+				Message: fmt.Sprintf("output after cursor %d was discarded to stay within versd's memory budget; the command keeps running, re-attach from_latest", cursor)})
+			_, _ = w.Write(append(b, '\n'))
+			_ = rc.Flush()
+			return
+		}
 		for _, l := range lines {
 			final := l.Type != vers.StreamLineChunk
 			if cut && (written > 0 || final) {
@@ -218,5 +242,26 @@ func (s *Server) execLogs(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("stream must be stdout or stderr, got %q", truncate(stream, 40))
 	}
 	writeJSON(w, http.StatusOK, s.execs.readLog(vm.ID, offset, int(maxEntries), stream))
+	return nil
+}
+
+// checkWorkingDir answers 400 for a working_dir that is not a directory in
+// the VM. Creating it silently would hide typos, and the exit code 126 the
+// VM would give is indistinguishable from a command that cannot run. (The
+// build engine creates WORKDIR itself before each step, so it never relies
+// on either behaviour.)
+func (s *Server) checkWorkingDir(vm store.VM, dir string) error {
+	if dir == "" {
+		return nil
+	}
+	root, err := s.openVMRoot(vm)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	fi, err := statInVM(root, dir)
+	if err != nil || !fi.IsDir() {
+		return badRequest("working_dir %q does not exist in VM %s or is not a directory; create it first (mkdir -p)", truncate(dir, 200), vm.ID)
+	}
 	return nil
 }

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path"
 	"strings"
+	"syscall"
 
 	"golang.org/x/crypto/ssh"
 
@@ -68,6 +70,53 @@ func fileError(p string, err error) error {
 	return badRequest("%s: %v", truncate(p, 200), err)
 }
 
+// openRegular opens a file of the VM that must be a regular file. The open
+// is non-blocking, so a FIFO without a writer (or reader) does not hang the
+// request while it holds the VM's lock, and the type is checked on the open
+// descriptor before a byte moves; devices are refused before they are opened
+// at all, since opening some has side effects.
+func openRegular(root *os.Root, rel, shown string, flag int, perm ...os.FileMode) (*os.File, error) {
+	if st, err := root.Stat(rel); err == nil && !st.Mode().IsRegular() {
+		return nil, notRegular(shown, st.Mode())
+	}
+	mode := os.FileMode(0o644)
+	if len(perm) > 0 {
+		mode = perm[0]
+	}
+	f, err := root.OpenFile(rel, flag|syscall.O_NONBLOCK|syscall.O_NOCTTY, mode)
+	if err != nil {
+		if errors.Is(err, syscall.ENXIO) {
+			return nil, notRegular(shown, fs.ModeNamedPipe)
+		}
+		return nil, fileError(shown, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fileError(shown, err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, notRegular(shown, st.Mode())
+	}
+	return f, nil
+}
+
+func notRegular(p string, mode fs.FileMode) error {
+	kind := "a special file"
+	switch {
+	case mode.IsDir():
+		kind = "a directory"
+	case mode&fs.ModeNamedPipe != 0:
+		kind = "a FIFO"
+	case mode&fs.ModeSocket != 0:
+		kind = "a socket"
+	case mode&fs.ModeDevice != 0:
+		kind = "a device"
+	}
+	return badRequest("%s is not a regular file (it is %s); the files API reads and writes regular files only", truncate(p, 200), kind)
+}
+
 func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
 	vm, err := s.getVM(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -85,17 +134,14 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer root.Close()
-	f, err := root.Open(rel)
+	f, err := openRegular(root, rel, p, os.O_RDONLY)
 	if err != nil {
-		return fileError(p, err)
+		return err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
 		return fileError(p, err)
-	}
-	if !st.Mode().IsRegular() {
-		return badRequest("%s is not a regular file", truncate(p, 200))
 	}
 	if st.Size() > maxFileRead {
 		return errorf(http.StatusRequestEntityTooLarge, "%s is %d bytes; the files API returns at most %d (use SFTP for large files)", truncate(p, 200), st.Size(), maxFileRead)
@@ -113,22 +159,16 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Path       string `json:"path"`
-		ContentB64 string `json:"content_b64"`
-		Mode       *int64 `json:"mode"`
-		CreateDirs bool   `json:"create_dirs"`
-	}
-	if err := decodeJSON(r, &req, false); err != nil {
+	// The content is spooled to disk before the VM lock is taken: a slow
+	// upload must not hold up a commit or a delete of the VM.
+	req, err := readFileUpload(r.Body, s.spoolDir)
+	if err != nil {
 		return err
 	}
+	defer req.Content.Close()
 	rel, err := vmPath(req.Path)
 	if err != nil {
 		return err
-	}
-	data, err := base64.StdEncoding.DecodeString(req.ContentB64)
-	if err != nil {
-		return badRequest("content_b64 is not valid standard base64: %v", err)
 	}
 	mode := os.FileMode(0o644)
 	if req.Mode != nil {
@@ -151,11 +191,15 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	f, err := root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	f, err := openRegular(root, rel, req.Path, os.O_WRONLY|os.O_CREATE, mode)
 	if err != nil {
+		return err
+	}
+	if err := f.Truncate(0); err != nil {
+		f.Close()
 		return fileError(req.Path, err)
 	}
-	if _, err := f.Write(data); err != nil {
+	if _, err := io.Copy(f, req.Content); err != nil {
 		f.Close()
 		return fileError(req.Path, err)
 	}
@@ -165,7 +209,7 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 	if err := root.Chmod(rel, mode); err != nil {
 		return fileError(req.Path, err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"path": "/" + rel, "size": len(data)})
+	writeJSON(w, http.StatusOK, map[string]any{"path": "/" + rel, "size": req.Size})
 	return nil
 }
 
@@ -193,8 +237,43 @@ func (s *Server) lookupVM(vmID string) (*sshgw.VMTarget, error) {
 	return &sshgw.VMTarget{
 		AuthorizedKey: signer.PublicKey(),
 		RootDir:       dir,
-		Exec: func(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-			return s.vms.Exec(ctx, vm.ID, execSpec{Command: []string{"/bin/sh", "-c", command}}, stdin, stdout, stderr)
+		Exec: func(ctx context.Context, p *sshgw.Process) (int, error) {
+			return s.sshExec(ctx, vm.ID, p)
+		},
+		Dial: func(ctx context.Context, host string, port int) (net.Conn, error) {
+			return s.vms.Dial(ctx, vm.ID, host, port)
 		},
 	}, nil
+}
+
+// sshExec runs an SSH session's command (through sh -c) or login shell in
+// the VM, with the account's env vars under the client's env requests.
+func (s *Server) sshExec(ctx context.Context, vmID string, p *sshgw.Process) (int, error) {
+	env, err := s.withAccountEnv(ctx, p.Env)
+	if err != nil {
+		return -1, err
+	}
+	spec := execSpec{Env: env, Control: p.Control, Command: []string{"/bin/sh", "-c", p.Command}}
+	if p.Command == "" {
+		spec.Command = s.loginShell(vmID)
+	}
+	if p.TTY != nil {
+		spec.TTY = &ttySpec{Term: p.TTY.Term, Rows: clampUint16(p.TTY.Rows), Cols: clampUint16(p.TTY.Cols)}
+	}
+	return s.vms.Exec(ctx, vmID, spec, p.Stdin, p.Stdout, p.Stderr)
+}
+
+// loginShell is bash when the image has it, else sh, started as a login
+// shell in root's home directory.
+func (s *Server) loginShell(vmID string) []string {
+	shell := "/bin/sh"
+	if dir, err := s.vms.RootDir(vmID); err == nil {
+		if root, err := os.OpenRoot(dir); err == nil {
+			if fi, err := statInVM(root, "/bin/bash"); err == nil && fi.Mode().IsRegular() {
+				shell = "/bin/bash"
+			}
+			root.Close()
+		}
+	}
+	return []string{"/bin/sh", "-c", `cd "$HOME" 2>/dev/null; exec "$0" -l`, shell}
 }

@@ -3,6 +3,9 @@ package versd
 import (
 	"context"
 	"io"
+	"net"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/versd/sshgw"
 )
 
 // vmRuntime is what the HTTP layer needs from the sandbox. The real
@@ -28,6 +31,8 @@ type vmRuntime interface {
 	Layers() ([]string, error)
 	DeleteLayers(ids ...string) error
 	Exec(ctx context.Context, id string, spec execSpec, stdin io.Reader, stdout, stderr io.Writer) (int, error)
+	// Dial connects to host:port from inside the VM's network namespace.
+	Dial(ctx context.Context, id, host string, port int) (net.Conn, error)
 	// RootDir is a host path of the VM's merged root filesystem.
 	RootDir(id string) (string, error)
 	Close() error
@@ -39,6 +44,16 @@ type execSpec struct {
 	Env         map[string]string
 	WorkingDir  string
 	TimeoutSecs int64
+	// TTY runs the command on a terminal inside the VM (SSH sessions).
+	TTY *ttySpec
+	// Control delivers resizes and signals while it runs; may be nil.
+	Control <-chan sshgw.Control
+}
+
+// ttySpec is the terminal an SSH session asked for.
+type ttySpec struct {
+	Term       string
+	Rows, Cols uint16
 }
 
 // Errors the runtime reports, mapped by the adapter from the sandbox's own.

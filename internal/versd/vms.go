@@ -99,6 +99,7 @@ func (s *Server) createVM(ctx context.Context, spec vmSpec) (string, error) {
 		return "", fmt.Errorf("starting the VM failed: %w", err)
 	}
 	s.countVMs(1)
+	s.noteVMHost(vm.ID, true)
 	return vm.ID, nil
 }
 
@@ -134,15 +135,18 @@ func (s *Server) newRoot(w http.ResponseWriter, r *http.Request) error {
 	}
 	cfg := *req.VMConfig
 	for _, f := range []struct {
-		name string
-		v    **int64
-		def  int64
-	}{{"vcpu_count", &cfg.VcpuCount, defaultVcpu}, {"mem_size_mib", &cfg.MemSizeMib, defaultMem}, {"fs_size_mib", &cfg.FsSizeMib, defaultFsMiB}} {
+		name     string
+		v        **int64
+		def, max int64
+	}{{"vcpu_count", &cfg.VcpuCount, defaultVcpu, maxVcpuCount}, {"mem_size_mib", &cfg.MemSizeMib, defaultMem, maxMemSizeMib},
+		{"fs_size_mib", &cfg.FsSizeMib, defaultFsMiB, maxFsSizeMib}} {
 		if *f.v == nil {
 			d := f.def
 			*f.v = &d
 		} else if **f.v <= 0 {
 			return badRequest("vm_config.%s must be a positive number, got %d", f.name, **f.v)
+		} else if **f.v > f.max {
+			return badRequest("vm_config.%s is %d; the maximum is %d", f.name, **f.v, f.max)
 		}
 	}
 	cfg.ImageName = defaultString(cfg.ImageName, "default")
@@ -360,6 +364,7 @@ func (s *Server) deleteVM(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.execs.forgetVM(vm.ID)
+	s.noteVMHost(vm.ID, false)
 	s.collectLayers(context.WithoutCancel(r.Context()))
 	writeJSON(w, http.StatusOK, vers.VMDeleteResponse{VMID: vm.ID})
 	return nil
@@ -453,6 +458,9 @@ func (s *Server) resizeDisk(w http.ResponseWriter, r *http.Request) error {
 	current := int64(defaultFsMiB)
 	if v, ok := cfg["fs_size_mib"].(float64); ok {
 		current = int64(v)
+	}
+	if *req.FsSizeMib > maxFsSizeMib {
+		return badRequest("fs_size_mib is %d; the maximum is %d", *req.FsSizeMib, maxFsSizeMib)
 	}
 	if *req.FsSizeMib <= current {
 		return badRequest("new size must be greater than current size (%d MiB)", current)

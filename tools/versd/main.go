@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -31,21 +32,30 @@ func main() {
 
 func run() error {
 	var (
-		opts      versd.Options
-		apiKey    = flag.String("api-key", "", "bearer key clients must send (default: $VERSD_API_KEY, else one generated and kept in the data directory)")
-		faultKind = flag.String("fault-kinds", "", "comma-separated fault kinds to inject: "+strings.Join(versd.FaultKinds, ","))
-		quiet     = flag.Bool("quiet", false, "do not log one line per request")
+		opts       versd.Options
+		apiKey     = flag.String("api-key", "", "DEPRECATED: visible to every local user in /proc/<pid>/cmdline; use $VERSD_API_KEY or --api-key-file")
+		apiKeyFile = flag.String("api-key-file", "", "file holding the bearer key clients must send (default: $VERSD_API_KEY, else one generated and kept in the data directory)")
+		faultKind  = flag.String("fault-kinds", "", "comma-separated fault kinds to inject: "+strings.Join(versd.FaultKinds, ","))
+		quiet      = flag.Bool("quiet", false, "do not log one line per request")
+		official   = flag.Bool("official-cli", false, "serve the unmodified official vers CLI: SSH gateway on 127.0.0.1:443 (unless --ssh-listen is given) and VERS_URL under api.<domain without vm.>, from which the CLI derives <vm>.<vm-domain>")
+		manage     = flag.Bool("manage-hosts", false, "keep a marked block in the hosts file mapping the API host and every live VM's <vm>.<vm-domain> to 127.0.0.1; removed at exit")
+		hostsFile  = flag.String("hosts-file", "/etc/hosts", "hosts file that --manage-hosts edits")
 	)
 	flag.StringVar(&opts.Listen, "listen", "127.0.0.1:8787", "HTTP API address")
 	flag.StringVar(&opts.SSHListen, "ssh-listen", "127.0.0.1:8443", "SSH-over-TLS gateway address")
 	flag.StringVar(&opts.DataDir, "data", "./.versd", "data directory: metadata database, layers, CA")
-	flag.StringVar(&opts.VMDomain, "vm-domain", "vm.versd.localhost", "domain of VM host names (<vm_id>.<domain>) in the gateway's certificate")
+	flag.StringVar(&opts.VMDomain, "vm-domain", versd.DefaultVMDomain, "domain of VM host names (<vm_id>.<domain>) in the gateway's certificate")
 	flag.StringVar(&opts.BaseRootfs, "base-rootfs", "", "directory or tarball used as the root filesystem of new_root VMs (default: busybox)")
 	flag.Float64Var(&opts.Faults.Rate, "fault-rate", 0, "fraction of API requests (0..1) that get an injected fault; 0 disables fault injection")
 	flag.Int64Var(&opts.Faults.Seed, "fault-seed", 1, "seed of the fault sequence")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; see --help", flag.Args())
+	}
+	sshListenSet := false
+	flag.Visit(func(f *flag.Flag) { sshListenSet = sshListenSet || f.Name == "ssh-listen" })
+	if err := applyCLIMode(&opts, *official, sshListenSet, *manage, *hostsFile); err != nil {
+		return err
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("versd needs root (it creates namespaces and overlay mounts for its VMs); run it with sudo or as root")
@@ -58,10 +68,25 @@ func run() error {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating the data directory: %w", err)
 	}
+	logger := log.New(os.Stderr, "", log.LstdFlags)
+	if *apiKey != "" {
+		logger.Printf("versd: warning: --api-key is visible to every local user (ps, /proc/<pid>/cmdline); use VERSD_API_KEY or --api-key-file instead")
+	}
+	if *apiKeyFile != "" {
+		if *apiKey != "" {
+			return errors.New("--api-key and --api-key-file both given; keep --api-key-file")
+		}
+		data, err := os.ReadFile(*apiKeyFile)
+		if err != nil {
+			return fmt.Errorf("reading --api-key-file: %w", err)
+		}
+		if *apiKey = strings.TrimSpace(string(data)); *apiKey == "" {
+			return fmt.Errorf("--api-key-file %s is empty", *apiKeyFile)
+		}
+	}
 	if opts.APIKey, err = resolveAPIKey(*apiKey, opts.DataDir); err != nil {
 		return err
 	}
-	logger := log.New(os.Stderr, "", log.LstdFlags)
 	opts.Logf = logger.Printf
 	if *quiet {
 		opts.Logf = func(format string, args ...any) {
@@ -78,6 +103,14 @@ func run() error {
 		return err
 	}
 	fmt.Printf("# versd is listening; paste these lines into your shell:\n%s", srv.EnvExports())
+	if *official {
+		if _, port, _ := net.SplitHostPort(srv.SSHAddress); port != "443" {
+			logger.Printf("versd: warning: the official CLI dials port 443, but the gateway listens on %s", srv.SSHAddress)
+		}
+		if !*manage {
+			logger.Printf("versd: without --manage-hosts, make %s and *.%s resolve to 127.0.0.1 yourself", opts.APIHost, opts.VMDomain)
+		}
+	}
 	if opts.Faults.Rate > 0 {
 		logger.Printf("versd: injecting faults into %.0f%% of API requests (seed %d)", opts.Faults.Rate*100, opts.Faults.Seed)
 	}
@@ -87,7 +120,30 @@ func run() error {
 	return srv.Close()
 }
 
-// resolveAPIKey picks the flag, then $VERSD_API_KEY, then the key stored in
+// applyCLIMode turns --official-cli and --manage-hosts into Options. The
+// official CLI dials <vm>.vm.X:443 where api.X is its VERS_URL host, so the
+// API host is named after the VM domain and the gateway moves to 443.
+func applyCLIMode(opts *versd.Options, official, sshListenSet, manageHosts bool, hostsFile string) error {
+	if official {
+		rest, ok := strings.CutPrefix(opts.VMDomain, "vm.")
+		if !ok || rest == "" {
+			return fmt.Errorf("--official-cli needs a --vm-domain of the form vm.X (the CLI derives vm.X from api.X), got %q", opts.VMDomain)
+		}
+		opts.APIHost = "api." + rest
+		if !sshListenSet {
+			opts.SSHListen = "127.0.0.1:443"
+		}
+	}
+	if manageHosts {
+		if hostsFile == "" {
+			return errors.New("--manage-hosts needs a --hosts-file")
+		}
+		opts.HostsFile = hostsFile
+	}
+	return nil
+}
+
+// resolveAPIKey picks the flag (or the file it names), then $VERSD_API_KEY, then the key stored in
 // the data directory, and otherwise generates and stores one, so restarts
 // keep the key users already exported.
 func resolveAPIKey(flagKey, dataDir string) (string, error) {

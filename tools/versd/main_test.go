@@ -6,11 +6,26 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/vers"
+	"github.com/vers-sh/terraform-provider-vers/internal/versd"
 )
+
+// A user who starts versd with flags and exports only VERS_BASE_URL and
+// VERS_SSH_ADDRESS must get a VM domain that matches the gateway's
+// certificate.
+func TestDefaultVMDomainMatchesProviderDerivation(t *testing.T) {
+	for _, base := range []string{"http://127.0.0.1:8787", "http://localhost:8787", "http://[::1]:8787"} {
+		if got := vers.DeriveVMDomain(base); got != versd.DefaultVMDomain {
+			t.Errorf("provider derives %q for %s, versd names VMs under %q", got, base, versd.DefaultVMDomain)
+		}
+	}
+}
 
 func TestResolveAPIKeyOrder(t *testing.T) {
 	dir := t.TempDir()
@@ -104,5 +119,78 @@ func TestCommandServesAndStops(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("versd did not stop within 30 s of SIGINT")
+	}
+}
+
+func TestOfficialCLIMode(t *testing.T) {
+	opts := versd.Options{VMDomain: "vm.versd.localhost", SSHListen: "127.0.0.1:8443"}
+	if err := applyCLIMode(&opts, true, false, true, "/tmp/hosts"); err != nil {
+		t.Fatal(err)
+	}
+	if opts.APIHost != "api.versd.localhost" || opts.SSHListen != "127.0.0.1:443" || opts.HostsFile != "/tmp/hosts" {
+		t.Fatalf("options = %+v", opts)
+	}
+	// An explicit --ssh-listen wins (e.g. behind a port redirect).
+	opts = versd.Options{VMDomain: "vm.example.test", SSHListen: "0.0.0.0:9443"}
+	if err := applyCLIMode(&opts, true, true, false, "/etc/hosts"); err != nil {
+		t.Fatal(err)
+	}
+	if opts.APIHost != "api.example.test" || opts.SSHListen != "0.0.0.0:9443" || opts.HostsFile != "" {
+		t.Fatalf("options = %+v", opts)
+	}
+	opts = versd.Options{VMDomain: "machines.example.test"}
+	if err := applyCLIMode(&opts, true, false, false, ""); err == nil || !strings.Contains(err.Error(), "vm.X") {
+		t.Fatalf("a VM domain the CLI cannot derive was accepted: %v", err)
+	}
+}
+
+// The key from --api-key-file (or VERSD_API_KEY) never appears on the
+// command line other local users can read; --api-key still works but warns.
+func TestAPIKeyStaysOffTheCommandLine(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "versd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte("file-key-123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (exported, stderr string, cmdline []byte) {
+		t.Helper()
+		args = append([]string{"--listen", "127.0.0.1:0", "--ssh-listen", "127.0.0.1:0", "--data", t.TempDir(), "--quiet"}, args...)
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "VERSD_API_KEY=")
+		var errBuf strings.Builder
+		cmd.Stderr = &errBuf
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "export VERS_API_KEY="); ok {
+				exported = strings.Trim(v, `'"`)
+				break
+			}
+		}
+		cmdline, _ = os.ReadFile(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "cmdline"))
+		cmd.Process.Kill()
+		cmd.Wait()
+		return exported, errBuf.String(), cmdline
+	}
+	key, stderr, cmdline := run("--api-key-file", keyFile)
+	if key != "file-key-123" {
+		t.Fatalf("exported key %q, want the file's; stderr:\n%s", key, stderr)
+	}
+	if strings.Contains(string(cmdline), "file-key-123") || strings.Contains(stderr, "file-key-123") {
+		t.Fatal("the key from the file is visible in the command line or the log")
+	}
+	key, stderr, _ = run("--api-key", "flag-key-456")
+	if key != "flag-key-456" || !strings.Contains(stderr, "--api-key is visible to every local user") {
+		t.Fatalf("--api-key: exported %q, stderr:\n%s", key, stderr)
 	}
 }

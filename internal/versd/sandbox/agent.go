@@ -235,7 +235,16 @@ func setupDev(root string) error {
 			return err
 		}
 	}
-	return mountIn(root, "dev/shm", "shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777,size=64m", 0o1777)
+	if err := mountIn(root, "dev/shm", "shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777,size=64m", 0o1777); err != nil {
+		return err
+	}
+	// A devpts instance of the VM's own, so terminals allocated inside it
+	// (interactive SSH sessions) are invisible to the host and other VMs.
+	if err := mountIn(root, "dev/pts", "devpts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC,
+		"newinstance,ptmxmode=0666,mode=0620,gid=5", 0o755); err != nil {
+		return err
+	}
+	return os.Symlink("pts/ptmx", filepath.Join(dev, "ptmx"))
 }
 
 // addDevice bind-mounts the host's device node, or recreates it with mknod
@@ -359,6 +368,13 @@ func (a *agent) handle(fd int) {
 			break
 		}
 		a.exec(conn, *req.Exec)
+		return
+	case "dial":
+		if req.Dial == nil {
+			opErr = errors.New("dial needs a host and port")
+			break
+		}
+		a.dial(conn, *req.Dial)
 		return
 	case "sync":
 		unix.Sync()
