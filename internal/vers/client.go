@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -81,6 +82,7 @@ type Client struct {
 	sshInsecure    bool
 	sshKeepalive   time.Duration
 	sshDialTimeout time.Duration
+	sshKeys        sync.Map // VM id → ssh.Signer, see sshSigner
 }
 
 const (

@@ -56,6 +56,10 @@ type Options struct {
 	// Middleware wraps the whole HTTP handler (tests observe or alter traffic).
 	Middleware func(http.Handler) http.Handler
 	Faults     FaultOptions // off unless Faults.Rate > 0
+	// PauseOnCommit leaves every committed VM paused whatever keep_paused
+	// says, as the Vers docs describe committing ("committing pauses the
+	// VM"), so tests check that clients resume before using the VM again.
+	PauseOnCommit bool
 	// ExecOutputBudget caps the exec output kept for re-attach and logs,
 	// over all VMs; 0 means DefaultExecOutputBudget.
 	ExecOutputBudget int64
