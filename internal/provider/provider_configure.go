@@ -140,6 +140,7 @@ func (p *VersProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 	}
 	data := &providerData{client: client, commits: newCommitIndex(client)}
 	resp.ResourceData, resp.DataSourceData, resp.EphemeralResourceData = data, data, data
+	p.configured.Store(data)
 }
 
 // readSSHRoots returns the system roots plus the PEM certificates in
