@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/vers-sh/terraform-provider-vers/internal/ref"
 )
 
 var (
@@ -69,17 +68,10 @@ func (d *CommitDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	}
 	id := m.CommitID.ValueString()
 	if !m.Ref.IsNull() {
-		parsed, err := ref.ParseLocal(m.Ref.ValueString())
-		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("ref"), "Invalid ref", err.Error())
+		var ok bool
+		if id, ok = resolveRef(ctx, d.data.client, m.Ref.ValueString(), &resp.Diagnostics); !ok {
 			return
 		}
-		tag, err := d.data.client.GetRepoTag(ctx, parsed.Repo, parsed.Tag)
-		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("ref"), "Cannot resolve ref", apiErrorDetail(err, ""))
-			return
-		}
-		id = tag.CommitID
 	}
 	info, ok, err := d.data.commits.Get(ctx, id)
 	if err != nil {

@@ -110,9 +110,7 @@ func (r *RepoResource) Create(ctx context.Context, req resource.CreateRequest, r
 	saveCreated := func() {
 		plan.ID, plan.RepoID = plan.Name, types.StringValue(created.RepoID)
 		plan.RemoteDescription = types.StringNull()
-		if plan.CreatedAt.IsUnknown() {
-			plan.CreatedAt = types.StringNull()
-		}
+		nullUnknown(&plan.CreatedAt)
 		if plan.IsPublic.IsUnknown() {
 			plan.IsPublic = types.BoolValue(false)
 		}

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -20,7 +19,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/planmodifiers/replaceifset"
-	"github.com/vers-sh/terraform-provider-vers/internal/ref"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
 
@@ -173,18 +171,10 @@ func (r *VMResource) Create(ctx context.Context, req resource.CreateRequest, res
 	default:
 		commitID := plan.CommitID.ValueString()
 		if !plan.Ref.IsNull() {
-			parsed, err := ref.ParseLocal(plan.Ref.ValueString())
-			if err != nil {
-				resp.Diagnostics.AddAttributeError(path.Root("ref"), "Invalid ref", err.Error())
+			var ok bool
+			if commitID, ok = resolveRef(ctx, c, plan.Ref.ValueString(), &resp.Diagnostics); !ok {
 				return
 			}
-			tag, err := c.GetRepoTag(ctx, parsed.Repo, parsed.Tag)
-			if err != nil {
-				resp.Diagnostics.AddAttributeError(path.Root("ref"), "Cannot resolve ref",
-					apiErrorDetail(err, fmt.Sprintf("Check that repository %q has a tag %q.", parsed.Repo, parsed.Tag)))
-				return
-			}
-			commitID = tag.CommitID
 		}
 		out, err := c.CreateVMFromCommit(ctx, vers.FromCommitRequest{CommitID: commitID})
 		if err != nil {
@@ -224,11 +214,7 @@ func (r *VMResource) Create(ctx context.Context, req resource.CreateRequest, res
 // saveBestEffort stores what is known so a failed create leaves a tainted
 // resource, not an orphan.
 func (r *VMResource) saveBestEffort(ctx context.Context, m *vmModel, resp *resource.CreateResponse) {
-	for _, v := range []*types.String{&m.IP, &m.ParentCommitID, &m.CreatedAt} {
-		if v.IsUnknown() {
-			*v = types.StringNull()
-		}
-	}
+	nullUnknown(&m.IP, &m.ParentCommitID, &m.CreatedAt)
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
 // describedTimeouts gives the timeouts attribute a description of its own,
@@ -16,4 +17,14 @@ func describedTimeouts(ctx context.Context, opts timeouts.Opts, description stri
 	}
 	a.MarkdownDescription = description
 	return a
+}
+
+// nullUnknown replaces unknown values with null: state written after a
+// failed read-back cannot hold unknowns.
+func nullUnknown(values ...*types.String) {
+	for _, v := range values {
+		if v.IsUnknown() {
+			*v = types.StringNull()
+		}
+	}
 }

@@ -82,13 +82,3 @@ func tagDescription(d *string) types.String {
 	}
 	return types.StringValue(*d)
 }
-
-// nullUnknown replaces unknown values with null: state written after a
-// failed read-back cannot hold unknowns.
-func nullUnknown(values ...*types.String) {
-	for _, v := range values {
-		if v.IsUnknown() {
-			*v = types.StringNull()
-		}
-	}
-}
