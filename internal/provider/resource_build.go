@@ -70,10 +70,7 @@ func (r *BuildResource) ValidateConfig(ctx context.Context, req resource.Validat
 	if !known || diags.HasError() {
 		return
 	}
-	attr := path.Root("dockerfile")
-	if spec.DockerfileContent != nil {
-		attr = path.Root("dockerfile_content")
-	}
+	attr := dockerfileAttr(spec)
 	df, err := r.parseWithBases(ctx, spec)
 	if err != nil {
 		if r.data == nil && mayNeedBaseEnv(spec) {
@@ -132,10 +129,7 @@ func (r *BuildResource) Create(ctx context.Context, req resource.CreateRequest, 
 	spec.Secrets = secrets
 	prep, err := r.prepareWithBases(ctx, spec)
 	if err != nil {
-		attr := path.Root("dockerfile")
-		if spec.DockerfileContent != nil {
-			attr = path.Root("dockerfile_content")
-		}
+		attr := dockerfileAttr(spec)
 		resp.Diagnostics.Append(dockerfileDiagnostics(err, attr)...)
 		return
 	}
@@ -178,7 +172,7 @@ func (r *BuildResource) Create(ctx context.Context, req resource.CreateRequest, 
 		// cache entries the next attempt resumes from); commit_id stays null.
 		resp.Diagnostics.AddError("Build failed", buildFailureDetail(err, ctx.Err()))
 		plan.ContextHash = types.StringValue(prep.ContextHash)
-		resp.Diagnostics.Append(plan.setFailed(ctx, buildID, res)...)
+		resp.Diagnostics.Append(fillFailedBuild(ctx, &plan, buildID, res)...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		return
 	}
@@ -186,7 +180,7 @@ func (r *BuildResource) Create(ctx context.Context, req resource.CreateRequest, 
 		res.Hits, res.Misses, res.VMsBooted), map[string]any{"build_id": buildID, "commit_id": res.CommitID})
 
 	plan.ContextHash = types.StringValue(prep.ContextHash)
-	resp.Diagnostics.Append(plan.setResult(ctx, buildID, res)...)
+	resp.Diagnostics.Append(fillBuild(ctx, &plan, buildID, res)...)
 	r.data.commits.Forget(res.CommitID) // the index may predate the new commits
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }

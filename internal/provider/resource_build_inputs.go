@@ -157,3 +157,12 @@ func dockerfileDiagnostics(err error, attr path.Path) diag.Diagnostics {
 func configGetter(c tfsdk.Config) func(context.Context, path.Path, any) diag.Diagnostics {
 	return c.GetAttribute
 }
+
+// dockerfileAttr is the attribute that holds the Dockerfile of spec, where
+// Dockerfile problems are reported.
+func dockerfileAttr(spec build.Spec) path.Path {
+	if spec.DockerfileContent != nil {
+		return path.Root("dockerfile_content")
+	}
+	return path.Root("dockerfile")
+}

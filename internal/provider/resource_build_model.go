@@ -63,18 +63,15 @@ func (r *BuildResource) computeContextHash(ctx context.Context, config tfsdk.Con
 	}
 	prep, err := r.prepareWithBases(ctx, spec)
 	if err != nil {
-		attr := path.Root("dockerfile")
-		if spec.DockerfileContent != nil {
-			attr = path.Root("dockerfile_content")
-		}
+		attr := dockerfileAttr(spec)
 		diags.Append(dockerfileDiagnostics(err, attr)...)
 		return "", false, diags
 	}
 	return prep.ContextHash, true, diags
 }
 
-// setResult records a finished build in the model.
-func (m *buildModel) setResult(ctx context.Context, buildID string, res *build.Result) diag.Diagnostics {
+// fillBuild records a finished build in the model.
+func fillBuild(ctx context.Context, m *buildModel, buildID string, res *build.Result) diag.Diagnostics {
 	var diags diag.Diagnostics
 	m.ID = types.StringValue(res.CommitID)
 	m.CommitID = types.StringValue(res.CommitID)
@@ -97,13 +94,13 @@ func (m *buildModel) setResult(ctx context.Context, buildID string, res *build.R
 	return diags
 }
 
-// setFailed records a failed run: its id, and the layers it finished (res
+// fillFailedBuild records a failed run: its id, and the layers it finished (res
 // may be nil when it failed before the first step).
-func (m *buildModel) setFailed(ctx context.Context, buildID string, res *build.Result) diag.Diagnostics {
+func fillFailedBuild(ctx context.Context, m *buildModel, buildID string, res *build.Result) diag.Diagnostics {
 	if res == nil {
 		res = &build.Result{}
 	}
-	diags := m.setResult(ctx, buildID, res)
+	diags := fillBuild(ctx, m, buildID, res)
 	m.ID = types.StringValue("failed-" + buildID)
 	m.CommitID = types.StringNull()
 	m.Image = types.ObjectNull(imageAttrTypes)

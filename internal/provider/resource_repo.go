@@ -130,7 +130,7 @@ func (r *RepoResource) Create(ctx context.Context, req resource.CreateRequest, r
 		saveCreated()
 		return
 	}
-	r.fill(&plan, info)
+	fillRepo(&plan, info)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -149,7 +149,7 @@ func (r *RepoResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		resp.Diagnostics.AddError("Cannot read repository", apiErrorDetail(err, ""))
 		return
 	}
-	r.fill(&state, info)
+	fillRepo(&state, info)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
@@ -177,7 +177,7 @@ func (r *RepoResource) Update(ctx context.Context, req resource.UpdateRequest, r
 		resp.Diagnostics.AddError("Cannot read repository", apiErrorDetail(err, ""))
 		return
 	}
-	r.fill(&plan, info)
+	fillRepo(&plan, info)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -202,9 +202,9 @@ func (r *RepoResource) ImportState(ctx context.Context, req resource.ImportState
 	}
 }
 
-// fill copies server values into the model. description is left alone: it
+// fillRepo copies server values into the model. description is left alone: it
 // is create-only on Vers and recorded from configuration (see the schema).
-func (r *RepoResource) fill(m *repoModel, info *vers.RepositoryInfo) {
+func fillRepo(m *repoModel, info *vers.RepositoryInfo) {
 	m.ID = types.StringValue(info.Name)
 	m.Name = types.StringValue(info.Name)
 	m.RepoID = types.StringValue(info.RepoID)

@@ -207,7 +207,7 @@ func (r *VMResource) Create(ctx context.Context, req resource.CreateRequest, res
 			resp.Diagnostics.AddError("Cannot pause VM", apiErrorDetail(err, ""))
 		}
 	}
-	r.refresh(ctx, &plan, &resp.Diagnostics)
+	r.readInto(ctx, &plan, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -303,7 +303,7 @@ func (r *VMResource) Update(ctx context.Context, req resource.UpdateRequest, res
 		}
 	}
 	plan.ID = state.ID
-	r.refresh(ctx, &plan, &resp.Diagnostics)
+	r.readInto(ctx, &plan, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -326,8 +326,8 @@ func (r *VMResource) ImportState(ctx context.Context, req resource.ImportStateRe
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
 }
 
-// refresh reads the computed values after a write.
-func (r *VMResource) refresh(ctx context.Context, m *vmModel, diags interface{ AddError(string, string) }) {
+// readInto reads the computed values after a write into m.
+func (r *VMResource) readInto(ctx context.Context, m *vmModel, diags interface{ AddError(string, string) }) {
 	meta, err := r.data.client.GetVMMetadata(ctx, m.ID.ValueString())
 	if err != nil {
 		diags.AddError("Cannot read VM", apiErrorDetail(err, ""))
