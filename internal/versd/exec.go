@@ -43,6 +43,9 @@ func (s *Server) startExec(r *http.Request, vm store.VM, req vers.ExecRequest) (
 	if vm.State == vers.VMStatePaused {
 		return nil, conflict("VM is paused; resume it with PATCH /api/v1/vm/{id}/state {\"state\":\"Running\"}")
 	}
+	if s.vms.Dead(vm.ID) {
+		return nil, mapRuntimeError(errVMDead)
+	}
 	execID := req.ExecID
 	if execID == "" {
 		execID = uuid.NewString()

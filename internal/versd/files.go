@@ -12,6 +12,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
@@ -22,9 +23,9 @@ import (
 // maxFileRead bounds GET /files; larger files go through SFTP.
 const maxFileRead = 32 << 20
 
-// vmPath turns an API path ("/etc/hosts" or "etc/hosts") into a path
-// relative to the VM root. os.Root then refuses anything that escapes,
-// through ".." or through symlinks.
+// vmPath turns an API path ("/etc/hosts" or "etc/hosts") into an absolute
+// path in the VM. The VM's own SFTP server resolves it inside the VM, so
+// ".." and symlinks cannot lead anywhere the VM could not go anyway.
 func vmPath(p string) (string, error) {
 	if p == "" {
 		return "", badRequest("path is required")
@@ -32,32 +33,37 @@ func vmPath(p string) (string, error) {
 	if strings.ContainsRune(p, 0) {
 		return "", badRequest("path contains a NUL byte")
 	}
-	rel := strings.TrimLeft(path.Clean("/"+p), "/")
-	if rel == "" {
+	abs := path.Clean("/" + p)
+	if abs == "/" {
 		return "", badRequest("path %q is the root directory, not a file", truncate(p, 200))
 	}
-	return rel, nil
+	return abs, nil
 }
 
-// openVMRoot opens the running VM's root filesystem. The caller holds the
-// VM lock, so a commit cannot rename the writable layer underneath.
-func (s *Server) openVMRoot(vm store.VM) (*os.Root, error) {
+// openVMFiles opens an SFTP session served inside the running VM: every
+// file the API reads or writes is read or written by a process of the VM,
+// with its privileges. The caller holds the VM lock, so a commit cannot swap
+// the VM's root underneath.
+func (s *Server) openVMFiles(ctx context.Context, vm store.VM) (*sftp.Client, error) {
 	if vm.State == vers.VMStatePaused {
 		return nil, conflict("VM is paused; resume it with PATCH /api/v1/vm/{id}/state {\"state\":\"Running\"}")
 	}
-	dir, err := s.vms.RootDir(vm.ID)
+	rw, err := s.vms.SFTP(ctx, vm.ID)
 	if err != nil {
 		return nil, mapRuntimeError(err)
 	}
-	return os.OpenRoot(dir)
+	c, err := sftp.NewClientPipe(rw, rw)
+	if err != nil {
+		rw.Close()
+		return nil, mapRuntimeError(fmt.Errorf("%w (the VM's file server did not answer: %v)", errVMNotRunning, err))
+	}
+	return c, nil
 }
 
 func fileError(p string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return notFound("file not found in the VM: %s", truncate(p, 200))
-	case strings.Contains(err.Error(), "escapes") || strings.Contains(err.Error(), "path escapes"):
-		return badRequest("path %s escapes the VM's root filesystem", truncate(p, 200))
 	case errors.Is(err, fs.ErrPermission):
 		return errorf(http.StatusForbidden, "permission denied: %s", truncate(p, 200))
 	}
@@ -80,12 +86,12 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
 	}
 	unlock := s.vmLocks.lock(vm.ID)
 	defer unlock()
-	root, err := s.openVMRoot(vm)
+	c, err := s.openVMFiles(r.Context(), vm)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
-	f, err := root.Open(rel)
+	defer c.Close()
+	f, err := c.Open(rel)
 	if err != nil {
 		return fileError(p, err)
 	}
@@ -139,19 +145,19 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 	}
 	unlock := s.vmLocks.lock(vm.ID)
 	defer unlock()
-	root, err := s.openVMRoot(vm)
+	c, err := s.openVMFiles(r.Context(), vm)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
+	defer c.Close()
 	if req.CreateDirs {
-		if dir := path.Dir(rel); dir != "." {
-			if err := root.MkdirAll(dir, 0o755); err != nil {
+		if dir := path.Dir(rel); dir != "/" {
+			if err := c.MkdirAll(dir); err != nil {
 				return fileError(req.Path, err)
 			}
 		}
 	}
-	f, err := root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	f, err := c.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
 		return fileError(req.Path, err)
 	}
@@ -162,10 +168,10 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 	if err := f.Close(); err != nil {
 		return fileError(req.Path, err)
 	}
-	if err := root.Chmod(rel, mode); err != nil {
+	if err := c.Chmod(rel, mode); err != nil {
 		return fileError(req.Path, err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"path": "/" + rel, "size": len(data)})
+	writeJSON(w, http.StatusOK, map[string]any{"path": rel, "size": len(data)})
 	return nil
 }
 
@@ -186,13 +192,14 @@ func (s *Server) lookupVM(vmID string) (*sshgw.VMTarget, error) {
 	if err != nil {
 		return nil, fmt.Errorf("VM %s: stored key unreadable", vm.ID)
 	}
-	dir, err := s.vms.RootDir(vm.ID)
-	if err != nil {
-		return nil, err
+	if s.vms.Dead(vm.ID) {
+		return nil, fmt.Errorf("VM %s is dead", vm.ID)
 	}
 	return &sshgw.VMTarget{
 		AuthorizedKey: signer.PublicKey(),
-		RootDir:       dir,
+		SFTP: func(ctx context.Context) (io.ReadWriteCloser, error) {
+			return s.vms.SFTP(ctx, vm.ID)
+		},
 		Exec: func(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 			return s.vms.Exec(ctx, vm.ID, execSpec{Command: []string{"/bin/sh", "-c", command}}, stdin, stdout, stderr)
 		},

@@ -11,7 +11,7 @@ import (
 // readable and lets the error mapping live in one place.
 type vmRuntime interface {
 	BaseLayer() string
-	StartVM(ctx context.Context, id string, layers []string) error
+	StartVM(ctx context.Context, id string, layers []string, limits vmLimits) error
 	// Commit freezes the VM's writable layer and returns the new immutable
 	// stack; the VM keeps running on a fresh writable layer above it.
 	Commit(ctx context.Context, id string, keepPaused bool) ([]string, error)
@@ -21,8 +21,11 @@ type vmRuntime interface {
 	Layers() ([]string, error)
 	DeleteLayers(ids ...string) error
 	Exec(ctx context.Context, id string, spec execSpec, stdin io.Reader, stdout, stderr io.Writer) (int, error)
-	// RootDir is a host path of the VM's merged root filesystem.
-	RootDir(id string) (string, error)
+	// SFTP opens an SFTP server that runs inside the VM with the VM's own
+	// privileges; versd never touches VM files itself.
+	SFTP(ctx context.Context, id string) (io.ReadWriteCloser, error)
+	// Dead reports whether the VM's init exited on its own.
+	Dead(id string) bool
 	Close() error
 }
 
@@ -34,6 +37,11 @@ type execSpec struct {
 	TimeoutSecs int64
 }
 
+// vmLimits are the resources of a VM from its vm_config.
+type vmLimits struct {
+	MemMiB, VCPUs, FsMiB int64
+}
+
 // Errors the runtime reports, mapped by the adapter from the sandbox's own.
 type runtimeError int
 
@@ -41,6 +49,7 @@ const (
 	errVMNotFound runtimeError = iota + 1
 	errVMPaused
 	errVMNotRunning
+	errVMDead
 )
 
 func (e runtimeError) Error() string {
@@ -49,6 +58,8 @@ func (e runtimeError) Error() string {
 		return "VM not found"
 	case errVMPaused:
 		return "VM is paused"
+	case errVMDead:
+		return "VM is dead"
 	default:
 		return "VM is not running"
 	}

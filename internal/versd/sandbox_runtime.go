@@ -13,8 +13,8 @@ import (
 // errors into the runtime errors the handlers map to HTTP statuses.
 type sandboxRuntime struct{ m *sandbox.Manager }
 
-func openSandbox(dataDir, baseRootfs string, logf func(string, ...any)) (vmRuntime, error) {
-	m, err := sandbox.New(sandbox.Options{DataDir: dataDir, BaseRootfs: baseRootfs, Logf: logf})
+func openSandbox(dataDir, baseRootfs, runtimePath string, logf func(string, ...any)) (vmRuntime, error) {
+	m, err := sandbox.New(sandbox.Options{DataDir: dataDir, BaseRootfs: baseRootfs, Runtime: runtimePath, Logf: logf})
 	if err != nil {
 		return nil, err
 	}
@@ -30,6 +30,8 @@ func sandboxErr(err error) error {
 		return fmt.Errorf("%w (%v)", errVMNotFound, err)
 	case errors.Is(err, sandbox.ErrPaused):
 		return fmt.Errorf("%w (%v)", errVMPaused, err)
+	case errors.Is(err, sandbox.ErrDead):
+		return fmt.Errorf("%w (%v)", errVMDead, err)
 	case errors.Is(err, sandbox.ErrNotRunning):
 		return fmt.Errorf("%w (%v)", errVMNotRunning, err)
 	}
@@ -38,8 +40,8 @@ func sandboxErr(err error) error {
 
 func (r sandboxRuntime) BaseLayer() string { return r.m.BaseLayer() }
 
-func (r sandboxRuntime) StartVM(ctx context.Context, id string, layers []string) error {
-	return sandboxErr(r.m.StartVM(ctx, id, layers))
+func (r sandboxRuntime) StartVM(ctx context.Context, id string, layers []string, lim vmLimits) error {
+	return sandboxErr(r.m.StartVM(ctx, id, layers, sandbox.Limits{MemMiB: lim.MemMiB, VCPUs: lim.VCPUs, FsMiB: lim.FsMiB}))
 }
 
 func (r sandboxRuntime) Commit(ctx context.Context, id string, keepPaused bool) ([]string, error) {
@@ -61,9 +63,14 @@ func (r sandboxRuntime) Exec(ctx context.Context, id string, spec execSpec, stdi
 	return code, sandboxErr(err)
 }
 
-func (r sandboxRuntime) RootDir(id string) (string, error) {
-	dir, err := r.m.RootDir(id)
-	return dir, sandboxErr(err)
+func (r sandboxRuntime) SFTP(ctx context.Context, id string) (io.ReadWriteCloser, error) {
+	rw, err := r.m.SFTP(ctx, id)
+	return rw, sandboxErr(err)
+}
+
+func (r sandboxRuntime) Dead(id string) bool {
+	state, err := r.m.State(id)
+	return err == nil && state == "dead"
 }
 
 func (r sandboxRuntime) Close() error { return r.m.Close() }

@@ -37,6 +37,7 @@ type Options struct {
 	APIKey     string // required: the bearer key every /api/v1 call must send
 	VMDomain   string // default "vm.versd.localhost"
 	BaseRootfs string // directory or tarball for new_root; empty = busybox
+	Runtime    string // OCI runtime binary that runs VMs; empty = runc on PATH
 	OrgName    string // default "local"; public repositories are org/repo
 	Logf       func(string, ...any)
 	// Middleware wraps the whole HTTP handler (tests observe or alter traffic).
@@ -138,7 +139,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if s.ownerID, err = s.db.SetMetaIfAbsent(ctx, "owner_id", uuid.NewString()); err != nil {
 		return nil, fmt.Errorf("versd: %w", err)
 	}
-	if s.vms, err = openSandbox(dataDir, opts.BaseRootfs, opts.Logf); err != nil {
+	if s.vms, err = openSandbox(dataDir, opts.BaseRootfs, opts.Runtime, opts.Logf); err != nil {
 		return nil, fmt.Errorf("versd: %w", err)
 	}
 	if err := s.restoreVMs(ctx); err != nil {
@@ -170,7 +171,7 @@ func (s *Server) restoreVMs(ctx context.Context) error {
 		return fmt.Errorf("versd: reading VMs: %w", err)
 	}
 	for _, vm := range vms {
-		if err := s.vms.StartVM(ctx, vm.ID, vm.Layers); err != nil {
+		if err := s.vms.StartVM(ctx, vm.ID, vm.Layers, limitsOf(vm.Config)); err != nil {
 			return fmt.Errorf("versd: restarting VM %s: %w", vm.ID, err)
 		}
 		if vm.State == "paused" {

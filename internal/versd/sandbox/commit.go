@@ -26,15 +26,10 @@ func (m *Manager) Commit(ctx context.Context, id string, keepPaused bool) ([]str
 	m.mu.Lock()
 	delete(m.vms, id)
 	m.mu.Unlock()
-	v.stop()
+	m.stopVM(v)
 
-	// The writable layer's form says how the VM ran: an overlay upper dir,
-	// or a full copy, which becomes a flat layer.
 	dir := m.vmDir(id)
 	writable, flat := filepath.Join(dir, "upper"), false
-	if _, err := os.Stat(filepath.Join(dir, "root")); err == nil {
-		writable, flat = filepath.Join(dir, "root"), true
-	}
 	tmp, err := m.newLayerDir()
 	if err != nil {
 		return nil, err
@@ -52,7 +47,7 @@ func (m *Manager) Commit(ctx context.Context, id string, keepPaused bool) ([]str
 		return nil, err
 	}
 	stack := append(slices.Clone(v.stack), layerID)
-	if err := m.startLocked(ctx, id, stack); err != nil {
+	if err := m.startLocked(ctx, id, stack, v.limits); err != nil {
 		return stack, err
 	}
 	if keepPaused {

@@ -22,9 +22,10 @@ const handshakeTimeout = 20 * time.Second
 type VMTarget struct {
 	// AuthorizedKey is the only key that opens this VM (user root).
 	AuthorizedKey ssh.PublicKey
-	// RootDir is the host path of the VM's root filesystem; SFTP is confined
-	// to it.
-	RootDir string
+	// SFTP opens an SFTP server running inside the VM, with the VM's own
+	// privileges; the gateway only forwards the subsystem's bytes to it.
+	// The stream ends when the VM stops, which ends the session.
+	SFTP func(ctx context.Context) (io.ReadWriteCloser, error)
 	// Exec runs `sh -c command` in the VM and returns its exit code. It must
 	// return once ctx is done.
 	Exec func(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) (int, error)

@@ -55,7 +55,19 @@ func fakeExec(ctx context.Context, command string, stdin io.Reader, stdout, stde
 	return 0, nil
 }
 
-func newTestVM(t testing.TB, id, rootDir string) *testVM {
+// inMemorySFTP stands in for a VM's SFTP server: pkg/sftp's in-memory
+// filesystem behind a pipe.
+func inMemorySFTP(ctx context.Context) (io.ReadWriteCloser, error) {
+	client, server := net.Pipe()
+	go func() {
+		s := sftp.NewRequestServer(server, sftp.InMemHandler())
+		_ = s.Serve()
+		s.Close()
+	}()
+	return client, nil
+}
+
+func newTestVM(t testing.TB, id, _ string) *testVM {
 	t.Helper()
 	privatePEM, pub, err := NewVMKey()
 	if err != nil {
@@ -64,7 +76,7 @@ func newTestVM(t testing.TB, id, rootDir string) *testVM {
 	return &testVM{
 		id:         id,
 		privatePEM: privatePEM,
-		target:     &VMTarget{AuthorizedKey: pub, RootDir: rootDir, Exec: fakeExec},
+		target:     &VMTarget{AuthorizedKey: pub, SFTP: inMemorySFTP, Exec: fakeExec},
 	}
 }
 
