@@ -147,6 +147,42 @@ if [[ ${BENCH_E2E:-1} != 0 ]]; then
 	}' "$work/e2e.txt" | { printf '%-22s %6s %10s  %s\n' "benchmark" "runs" "s/op" "metrics"; cat; }
 fi
 
+# COPY and whole builds with the API and SSH gateway behind a proxy adding
+# RTT (internal/build/bench_test.go), the tar stream ("tar") beside the
+# per-file SFTP path it replaced ("sftp", still the fallback for images
+# without tar). BENCH_COPY=0 skips this section; BENCH_COPY_SFTP=0 skips the
+# sftp rows; BENCH_COPY_RTT (default 0,20ms) sets the RTTs, the first being
+# the baseline of the ratio columns.
+if [[ ${BENCH_COPY:-1} != 0 ]]; then
+	echo
+	echo "== go test -run '^\$' -bench BenchmarkCopyRTT -benchtime 1x ./internal/build/"
+	echo "   (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+	$GO test -run '^$' -bench BenchmarkCopyRTT -benchtime 1x -timeout 30m ./internal/build/ | tee "$work/copy.txt"
+	echo
+	echo "== COPY and build time at added RTT (s; ratio = time at RTT / time at the first RTT)"
+	awk '
+	function metric(name,   i) { for (i = 3; i < NF; i++) if ($(i+1) == name) return $i; return "" }
+	/^BenchmarkCopyRTT\// {
+		split($1, p, "/"); w = p[2]; r = p[3]; sub(/^rtt=/, "", r); t = p[4]; sub(/-[0-9]+$/, "", t)
+		key = w "/" t
+		if (!(key in seen)) { seen[key] = 1; keys[++nk] = key }
+		if (!(r in rseen)) { rseen[r] = 1; rtts[++nr] = r }
+		copy[key, r] = metric("copy-s"); build[key, r] = metric("build-s"); mbs[key, r] = metric("copy-MB/s"); req[key, r] = metric("api-requests")
+	}
+	END {
+		printf "%-30s", "workload/transport"
+		for (i = 1; i <= nr; i++) printf " %9s", "copy@" rtts[i]
+		for (i = 1; i <= nr; i++) printf " %9s", "build@" rtts[i]
+		printf " %7s %7s %9s %9s %5s\n", "copy x", "build x", "MB/s@" rtts[1], "MB/s@" rtts[nr], "reqs"
+		for (k = 1; k <= nk; k++) {
+			key = keys[k]; printf "%-30s", key
+			for (i = 1; i <= nr; i++) printf " %9.2f", copy[key, rtts[i]]
+			for (i = 1; i <= nr; i++) printf " %9.2f", build[key, rtts[i]]
+			printf " %6.2fx %6.2fx %9.1f %9.1f %5d\n", copy[key, rtts[nr]] / copy[key, rtts[1]], build[key, rtts[nr]] / build[key, rtts[1]], mbs[key, rtts[1]], mbs[key, rtts[nr]], req[key, rtts[nr]]
+		}
+	}' "$work/copy.txt"
+fi
+
 # versd through the real client on loopback, against the issue's targets
 # (VM from commit p50 <= 100 ms, exec round trip p50 <= 20 ms, commit of a
 # 100 MB diff <= 2 s). BENCH_VERSD=0 skips this section.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/sync/errgroup"
@@ -49,22 +50,39 @@ func (ex *executor) copyStep(ctx context.Context, step dockerfile.Step) (synced 
 	mode, hasChmod := cp.FileMode()
 	ifDir, other := destDirs(cp, matches)
 	t := tarTarget{WorkDir: step.WorkDir, User: step.User, Dest: cleanDest(cp), DirIfDir: ifDir, DirOther: other, Chown: cp.Chown}
+	var big []bigFile
+	var files int
+	var bytes int64
 	write := func(tw *tar.Writer, destIsDir bool) error {
 		plan, err := planUploads(cp, matches, destIsDir)
 		if err != nil {
 			return &localError{err}
 		}
-		return writeUploads(ctx, tw, plan, mode, hasChmod, cp.Chown)
+		files, bytes = 0, 0
+		for _, u := range plan {
+			files++
+			bytes += u.src.Size
+		}
+		big, err = writeUploads(ctx, tw, plan, mode, hasChmod, cp.Chown, bigFileThreshold)
+		return err
 	}
+	start := time.Now()
 	for attempt := 0; ; attempt++ {
 		conn, err := ex.sshConn(ctx)
 		if err != nil {
 			return false, err
 		}
 		err = streamTar(ctx, conn, t, write)
+		if err == nil && len(big) > 0 {
+			err = sendBigFiles(ctx, conn, big)
+		}
 		switch {
 		case err == nil:
-			return true, nil
+			d := time.Since(start)
+			ex.progress(Event{Status: "copied", Instruction: summarize(step), Line: step.StartLine, Duration: d,
+				Message: fmt.Sprintf("%s: sent %d entries, %.1f MB in %.2fs (%.0f MB/s)", summarize(step), files, float64(bytes)/1e6, d.Seconds(), float64(bytes)/1e6/d.Seconds())})
+			// The script synced before the large files went in.
+			return len(big) == 0, nil
 		case errors.Is(err, errNoTar):
 			ex.progress(Event{Message: "the image has no tar: COPY falls back to SFTP, one request per file (slower on a far link)"})
 			return false, ex.copyStepSFTP(ctx, step, matches)

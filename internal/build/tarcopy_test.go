@@ -2,7 +2,10 @@ package build
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -279,4 +282,35 @@ func TestCopy_droppedConnection(t *testing.T) {
 			t.Fatalf("%d VMs left after a failed COPY", n)
 		}
 	})
+}
+
+// TestCopy_largeFilesInRanges sends files above bigFileThreshold beside
+// the tar stream, in ranges over several channels: the bytes, mode and
+// --chown owner must come out as for a small file.
+func TestCopy_largeFilesInRanges(t *testing.T) {
+	ts := startServer(t)
+	dir := t.TempDir()
+	data := make([]byte, 2*bigFileRange+12345) // three ranges, the last short
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, dir, map[string]string{"big/a.bin": string(data), "big/b.bin": string(data[:bigFileThreshold]), "big/small.txt": "small\n"})
+	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	res, err := Execute(context.Background(), ts.client, prepare(t, dir, "FROM scratch\nCOPY --chown=nobody --chmod=640 big/ /big/\n"), Options{BuildID: "big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := bootFrom(t, ts.client, res.CommitID)
+	for name, want := range map[string]string{"a.bin": sum(data), "b.bin": sum(data[:bigFileThreshold])} {
+		got := strings.Fields(execIn(t, ts.client, vm, "sha256sum", "/big/"+name))
+		if len(got) == 0 || got[0] != want {
+			t.Errorf("/big/%s: sha256 %v, want %s", name, got, want)
+		}
+		if got := execIn(t, ts.client, vm, "stat", "-c", "%a %U", "/big/"+name); got != "640 nobody" {
+			t.Errorf("/big/%s: mode and owner %q, want 640 nobody", name, got)
+		}
+	}
+	if got := execIn(t, ts.client, vm, "cat", "/big/small.txt"); got != "small" {
+		t.Errorf("/big/small.txt = %q", got)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
@@ -50,15 +51,28 @@ func (s *Server) commit(ctx context.Context, vmID, commitID string, name, descri
 	defer s.layerMu.RUnlock()
 	// The VM restarts on a new root; sessions on the old one must end.
 	s.gateway.DisconnectVM(vm.ID)
-	layers, err := s.vms.Commit(ctx, vm.ID, keepPaused)
+	// Two-phase: the intent names the new layer and holds the commit record
+	// before the writable layer moves, so start-up recovery can finish the
+	// commit (or give the VM its data back) instead of collecting the layer.
+	layerID, err := s.vms.NewLayerID()
 	if err != nil {
-		return store.Commit{}, mapRuntimeError(err)
+		return store.Commit{}, err
 	}
 	c := store.Commit{
 		ID: commitID, Name: *name, CreatedAt: store.Now(), Description: description,
-		ParentVMID: &vm.ID, GrandparentCommitID: vm.ParentCommitID, Layers: layers, Config: vm.Config,
+		ParentVMID: &vm.ID, GrandparentCommitID: vm.ParentCommitID,
+		Layers: append(slices.Clone(vm.Layers), layerID), Config: vm.Config,
 	}
-	if err := s.db.CreateCommit(ctx, c, vm.ID, layers); err != nil {
+	if err := s.db.AddIntent(ctx, store.Intent{ID: layerID, Kind: intentCommit, VMID: vm.ID, Commit: c}); err != nil {
+		return store.Commit{}, err
+	}
+	layers, err := s.vms.CommitAs(ctx, vm.ID, layerID, keepPaused)
+	if err != nil {
+		s.settleIntentAfterError(ctx, layerID, vm.ID)
+		return store.Commit{}, mapRuntimeError(err)
+	}
+	c.Layers = layers
+	if err := s.db.CompleteCommit(ctx, layerID, c, vm.ID, layers); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return c, conflict("commit %s already exists", commitID)
 		}

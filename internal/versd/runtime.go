@@ -12,9 +12,16 @@ import (
 type vmRuntime interface {
 	BaseLayer() string
 	StartVM(ctx context.Context, id string, layers []string, limits vmLimits) error
-	// Commit freezes the VM's writable layer and returns the new immutable
-	// stack; the VM keeps running on a fresh writable layer above it.
-	Commit(ctx context.Context, id string, keepPaused bool) ([]string, error)
+	// NewLayerID picks the id of a layer CommitAs will create, so that the
+	// intent naming it is recorded before any data moves.
+	NewLayerID() (string, error)
+	// CommitAs freezes the VM's writable layer into layer layerID and
+	// returns the new immutable stack; the VM keeps running on a fresh
+	// writable layer above it.
+	CommitAs(ctx context.Context, id, layerID string, keepPaused bool) ([]string, error)
+	// RecoverCommit settles an interrupted CommitAs: true when the layer
+	// exists (finish the commit), false when the VM has its data back.
+	RecoverCommit(vmID, layerID string) (bool, error)
 	Pause(id string) error
 	Resume(id string) error
 	DeleteVM(id string) error

@@ -44,9 +44,15 @@ func (r sandboxRuntime) StartVM(ctx context.Context, id string, layers []string,
 	return sandboxErr(r.m.StartVM(ctx, id, layers, sandbox.Limits{MemMiB: lim.MemMiB, VCPUs: lim.VCPUs, FsMiB: lim.FsMiB}))
 }
 
-func (r sandboxRuntime) Commit(ctx context.Context, id string, keepPaused bool) ([]string, error) {
-	layers, err := r.m.Commit(ctx, id, keepPaused)
+func (r sandboxRuntime) NewLayerID() (string, error) { return r.m.NewLayerID() }
+
+func (r sandboxRuntime) CommitAs(ctx context.Context, id, layerID string, keepPaused bool) ([]string, error) {
+	layers, err := r.m.CommitAs(ctx, id, layerID, keepPaused)
 	return layers, sandboxErr(err)
+}
+
+func (r sandboxRuntime) RecoverCommit(vmID, layerID string) (bool, error) {
+	return r.m.RecoverCommit(vmID, layerID)
 }
 
 func (r sandboxRuntime) Pause(id string) error    { return sandboxErr(r.m.Pause(id)) }

@@ -142,6 +142,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if s.vms, err = openSandbox(dataDir, opts.BaseRootfs, opts.Runtime, opts.Logf); err != nil {
 		return nil, fmt.Errorf("versd: %w", err)
 	}
+	if err := s.recoverIntents(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.restoreVMs(ctx); err != nil {
 		return nil, err
 	}

@@ -2,19 +2,64 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 )
 
-// Commit freezes the VM's writable layer into a new immutable layer and
-// returns the VM's new layer stack (bottom..top). The VM then continues on a
-// fresh writable layer over that stack.
+// commitPrefix names the staging directory of a commit in flight. Unlike
+// tmpPrefix it survives New: it may hold the only copy of a VM's writable
+// layer, which RecoverCommit gives back or publishes.
+const commitPrefix = ".commit-"
+
+func (m *Manager) commitStaging(layerID string) string {
+	return filepath.Join(m.layersDir, commitPrefix+layerID)
+}
+
+// NewLayerID picks an id no layer on disk uses, so that the caller can record
+// it (an intent) before CommitAs moves any data.
+func (m *Manager) NewLayerID() (string, error) {
+	for range 16 {
+		id := randomID()
+		_, errLayer := os.Lstat(m.layerDir(id))
+		_, errStaging := os.Lstat(m.commitStaging(id))
+		if errors.Is(errLayer, fs.ErrNotExist) && errors.Is(errStaging, fs.ErrNotExist) {
+			return id, nil
+		}
+	}
+	return "", errors.New("sandbox: could not pick an unused layer id")
+}
+
+// Commit is CommitAs with a fresh layer id.
+func (m *Manager) Commit(ctx context.Context, id string, keepPaused bool) ([]string, error) {
+	layerID, err := m.NewLayerID()
+	if err != nil {
+		return nil, err
+	}
+	return m.CommitAs(ctx, id, layerID, keepPaused)
+}
+
+// CommitAs freezes the VM's writable layer into the new immutable layer
+// layerID and returns the VM's new layer stack (bottom..top). The VM then
+// continues on a fresh writable layer over that stack.
 //
-// Memory is not snapshotted: Commit syncs the filesystem, stops every
+// The writable layer moves in two renames: into the staging directory
+// .commit-<layerID> (which already holds the layer's metadata), then the
+// staging directory to layers/<layerID>. A crash between them leaves the
+// data in one of those places, never nowhere; RecoverCommit decides.
+//
+// Memory is not snapshotted: CommitAs syncs the filesystem, stops every
 // process of the VM, and starts the VM again with none running. With
 // keepPaused the restarted VM is left paused.
-func (m *Manager) Commit(ctx context.Context, id string, keepPaused bool) ([]string, error) {
+func (m *Manager) CommitAs(ctx context.Context, id, layerID string, keepPaused bool) ([]string, error) {
+	if !validID.MatchString(layerID) {
+		return nil, fmt.Errorf("sandbox: invalid layer id %q", layerID)
+	}
 	defer m.lockID(id)()
 	v, err := m.running(id)
 	if err != nil {
@@ -30,20 +75,8 @@ func (m *Manager) Commit(ctx context.Context, id string, keepPaused bool) ([]str
 
 	dir := m.vmDir(id)
 	writable, flat := filepath.Join(dir, "upper"), false
-	tmp, err := m.newLayerDir()
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Rename(writable, filepath.Join(tmp, "root")); err != nil {
-		os.RemoveAll(tmp)
-		return nil, err
-	}
 	parent := v.stack[len(v.stack)-1]
-	layerID, err := m.publishLayer(tmp, parent, flat)
-	if err != nil {
-		// Put the writable layer back so the VM's files are not lost.
-		_ = os.Rename(filepath.Join(tmp, "root"), writable)
-		os.RemoveAll(tmp)
+	if err := m.stageCommit(writable, layerID, parent, flat); err != nil {
 		return nil, err
 	}
 	stack := append(slices.Clone(v.stack), layerID)
@@ -56,4 +89,74 @@ func (m *Manager) Commit(ctx context.Context, id string, keepPaused bool) ([]str
 		}
 	}
 	return stack, nil
+}
+
+func (m *Manager) stageCommit(writable, layerID, parent string, flat bool) error {
+	staging := m.commitStaging(layerID)
+	if err := os.Mkdir(staging, 0o700); err != nil {
+		return err
+	}
+	meta := layerMeta{ID: layerID, Parent: parent, Flat: flat, Created: time.Now().UTC()}
+	b, _ := json.Marshal(meta)
+	if err := writeFileSync(filepath.Join(staging, layerMetaFile), b); err != nil {
+		os.RemoveAll(staging)
+		return err
+	}
+	if err := syncDir(m.layersDir); err != nil {
+		os.RemoveAll(staging)
+		return err
+	}
+	if err := os.Rename(writable, filepath.Join(staging, "root")); err != nil {
+		os.RemoveAll(staging)
+		return err
+	}
+	if err := os.Rename(staging, m.layerDir(layerID)); err != nil {
+		// Put the writable layer back so the VM's files are not lost.
+		_ = os.Rename(filepath.Join(staging, "root"), writable)
+		os.RemoveAll(staging)
+		return err
+	}
+	return syncDir(m.layersDir)
+}
+
+// RecoverCommit settles a commit of VM vmID into layerID that a crash may
+// have interrupted. It reports true when the layer was published (the commit
+// happened and the caller records it), false when the writable layer is
+// back in the VM (or never left it). Either way no staging is left behind.
+func (m *Manager) RecoverCommit(vmID, layerID string) (bool, error) {
+	if !validID.MatchString(vmID) || !validID.MatchString(layerID) {
+		return false, fmt.Errorf("sandbox: invalid VM %q or layer %q", vmID, layerID)
+	}
+	defer m.lockID(vmID)()
+	staging := m.commitStaging(layerID)
+	if _, err := m.readLayer(layerID); err == nil {
+		return true, os.RemoveAll(staging)
+	}
+	b, err := os.ReadFile(filepath.Join(staging, layerMetaFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, os.RemoveAll(staging) // the crash came before any data moved
+	} else if err != nil {
+		return false, err
+	}
+	var meta layerMeta
+	if err := json.Unmarshal(b, &meta); err != nil {
+		return false, fmt.Errorf("sandbox: staged layer %s metadata: %w", layerID, err)
+	}
+	root := filepath.Join(staging, "root")
+	if _, err := os.Lstat(root); err == nil {
+		writable := filepath.Join(m.vmDir(vmID), "upper")
+		if meta.Flat {
+			writable = filepath.Join(m.vmDir(vmID), "root")
+		}
+		if err := os.MkdirAll(m.vmDir(vmID), 0o700); err != nil {
+			return false, err
+		}
+		if err := os.Rename(root, writable); err != nil {
+			return false, fmt.Errorf("sandbox: giving VM %s its writable layer back: %w", vmID, err)
+		}
+		if err := syncDir(m.vmDir(vmID)); err != nil {
+			return false, err
+		}
+	}
+	return false, os.RemoveAll(staging)
 }

@@ -38,6 +38,13 @@ func scanCommit(s scanner) (Commit, error) {
 // source VM (if any) onto the new layer stack, so the database never holds a
 // VM whose layers disagree with the sandbox after a crash.
 func (d *DB) CreateCommit(ctx context.Context, c Commit, vmID string, vmLayers []string) error {
+	return d.CompleteCommit(ctx, "", c, vmID, vmLayers)
+}
+
+// CompleteCommit is CreateCommit that also removes the intent intentID (when
+// not empty) in the same transaction: the commit becomes visible and its
+// intent settled at once.
+func (d *DB) CompleteCommit(ctx context.Context, intentID string, c Commit, vmID string, vmLayers []string) error {
 	if len(c.Config) == 0 {
 		c.Config = json.RawMessage("{}")
 	}
@@ -57,6 +64,11 @@ func (d *DB) CreateCommit(ctx context.Context, c Commit, vmID string, vmLayers [
 	}
 	if vmID != "" {
 		if _, err := tx.ExecContext(ctx, `UPDATE vms SET layers = ? WHERE id = ?`, marshalText(vmLayers), vmID); err != nil {
+			return err
+		}
+	}
+	if intentID != "" {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM intents WHERE id = ?`, intentID); err != nil {
 			return err
 		}
 	}
@@ -161,7 +173,7 @@ func (d *DB) DeleteCommit(ctx context.Context, id string) (CommitUsers, error) {
 // rest are garbage.
 func (d *DB) ReferencedLayers(ctx context.Context) (map[string]bool, error) {
 	out := map[string]bool{}
-	for _, q := range []string{`SELECT layers FROM commits`, `SELECT layers FROM vms`} {
+	for _, q := range []string{`SELECT layers FROM commits`, `SELECT layers FROM vms`, `SELECT json_array(id) FROM intents`} {
 		rows, err := d.db.QueryContext(ctx, q)
 		if err != nil {
 			return nil, err

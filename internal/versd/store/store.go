@@ -85,6 +85,13 @@ CREATE TABLE IF NOT EXISTS repo_tags (
 	updated_at  TEXT NOT NULL,
 	UNIQUE (repo_id, name)
 );
+CREATE TABLE IF NOT EXISTS intents (
+	id         TEXT PRIMARY KEY,
+	kind       TEXT NOT NULL,
+	vm_id      TEXT NOT NULL,
+	payload    TEXT NOT NULL,
+	created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS idempotency (
 	key          TEXT NOT NULL,
 	route        TEXT NOT NULL,
