@@ -235,7 +235,7 @@ func (s *Server) startGateway(dataDir string) error {
 	if err != nil {
 		return fmt.Errorf("versd: %w", err)
 	}
-	s.gateway, err = sshgw.New(sshgw.Options{TLSCert: cert, HostKey: hostKey, Lookup: s.lookupVM, Logf: s.logf})
+	s.gateway, err = sshgw.New(sshgw.Options{TLSCert: cert, HostKey: hostKey, Lookup: s.lookupVM, Domain: s.VMDomain, Logf: s.logf})
 	if err != nil {
 		return fmt.Errorf("versd: %w", err)
 	}

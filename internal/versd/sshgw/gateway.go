@@ -44,6 +44,9 @@ type Options struct {
 	HostKey ssh.Signer
 	// Lookup resolves VM ids. Required.
 	Lookup VMLookup
+	// Domain, when set, is the only domain accepted: the SNI name must be
+	// exactly <vm_id>.<Domain>, or the connection ends before SSH.
+	Domain string
 	// Logf receives connection events; nil discards them. Keys are never
 	// logged.
 	Logf func(string, ...any)
@@ -54,6 +57,7 @@ type Gateway struct {
 	tlsConfig *tls.Config
 	hostKey   ssh.Signer
 	lookup    VMLookup
+	domain    string
 	logf      func(string, ...any)
 
 	// ctx is cancelled by Close; running commands watch it.
@@ -99,6 +103,7 @@ func New(opts Options) (*Gateway, error) {
 		},
 		hostKey:   hostKey,
 		lookup:    opts.Lookup,
+		domain:    strings.TrimSuffix(strings.TrimPrefix(opts.Domain, "."), "."),
 		logf:      logf,
 		ctx:       ctx,
 		cancel:    cancel,
@@ -239,9 +244,14 @@ func (g *Gateway) handleConn(raw net.Conn) {
 	}
 	defer tlsConn.Close()
 
-	vmID := vmIDFromServerName(tlsConn.ConnectionState().ServerName)
+	serverName := tlsConn.ConnectionState().ServerName
+	vmID := vmIDFromServerName(serverName)
 	if vmID == "" {
 		g.logf("sshgw: %s: rejected: no SNI server name", remote)
+		return
+	}
+	if g.domain != "" && !strings.EqualFold(serverName, vmID+"."+g.domain) {
+		g.logf("sshgw: %s: rejected: SNI name %.100q is not <vm_id>.%s", remote, serverName, g.domain)
 		return
 	}
 	g.registerVMConn(vmID, raw)

@@ -102,6 +102,7 @@ func startGateway(t testing.TB, vms ...*testVM) *testGateway {
 	gw, err := New(Options{
 		TLSCert: cert,
 		HostKey: hostKey,
+		Domain:  testDomain,
 		Lookup: func(id string) (*VMTarget, error) {
 			tg.mu.Lock()
 			tg.lookups = append(tg.lookups, id)
