@@ -72,6 +72,9 @@ func (m *Manager) CommitAs(ctx context.Context, id, layerID string, keepPaused b
 	delete(m.vms, id)
 	m.mu.Unlock()
 	m.stopVM(v)
+	if err := m.takeUpperOffDisk(id); err != nil {
+		return nil, err
+	}
 
 	dir := m.vmDir(id)
 	writable, flat := filepath.Join(dir, "upper"), false

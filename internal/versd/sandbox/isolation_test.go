@@ -292,3 +292,39 @@ func TestBashInBaseRoot(t *testing.T) {
 		t.Fatalf("bash -c: %+v", r)
 	}
 }
+
+// fs_size_mib bounds the writable layer: writing past it gets ENOSPC in the
+// VM, `df /` shows the VM's own size, and the VM's files survive a commit.
+func TestDiskLimit(t *testing.T) {
+	m := newTestManager(t)
+	startVMWith(t, m, "disk", Limits{FsMiB: 64})
+	mustSucceed(t, m, "disk", "echo keep > /root/keep")
+	r := sh(t, m, "disk", "dd if=/dev/zero of=/root/big bs=1M count=200 2>&1; echo rc=$?")
+	if !strings.Contains(r.stdout, "No space left on device") || strings.Contains(r.stdout, "rc=0") {
+		t.Fatalf("a 200 MiB write into a 64 MiB disk: %q", r.stdout)
+	}
+	df := mustSucceed(t, m, "disk", "df -m / | tail -1")
+	if f := strings.Fields(df); len(f) < 2 || f[1] == "" {
+		t.Fatalf("df: %q", df)
+	} else if size, _ := strconv.Atoi(f[1]); size > 64 || size == 0 {
+		t.Fatalf("df shows %d MiB for /, want the VM's 64: %q", size, df)
+	}
+	mustSucceed(t, m, "disk", "rm /root/big")
+	stack, err := m.Commit(context.Background(), "disk", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustSucceed(t, m, "disk", "cat /root/keep"); got != "keep\n" {
+		t.Fatalf("after commit /root/keep = %q", got)
+	}
+	startVMWith(t, m, "disk2", Limits{FsMiB: 32})
+	if err := m.DeleteVM("disk2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.StartVM(context.Background(), "branch", stack, Limits{FsMiB: 64}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustSucceed(t, m, "branch", "cat /root/keep"); got != "keep\n" {
+		t.Fatalf("branch /root/keep = %q", got)
+	}
+}

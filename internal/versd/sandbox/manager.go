@@ -299,6 +299,7 @@ func (m *Manager) DeleteVM(id string) error {
 	}
 	if _, err := os.Lstat(m.vmDir(id)); err == nil {
 		found = true
+		unmountUnder(m.vmDir(id))
 		if err := os.RemoveAll(m.vmDir(id)); err != nil {
 			return err
 		}

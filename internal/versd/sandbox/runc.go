@@ -79,6 +79,7 @@ func (m *Manager) cleanStale() {
 	}
 	unmountUnder(m.runDir)
 	_ = os.RemoveAll(m.runDir)
+	unmountUnder(m.vmsDir) // disk images; the next start mounts them again
 	for _, d := range cgroupDirs(m.cgroupParent) {
 		// Children first; rmdir on a cgroup dir removes it when empty.
 		entries, _ := os.ReadDir(d)

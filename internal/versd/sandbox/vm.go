@@ -105,13 +105,13 @@ func (m *Manager) releaseRoot(id string) {
 // overlayDirs are a VM's writable layer paths, relative to DataDir: the
 // overlay is mounted from there so that the options a VM sees in its mount
 // table name no host path.
-func overlayOptions(stack []string, id string) string {
+func overlayOptions(stack []string, writable string) string {
 	lower := make([]string, 0, len(stack))
 	for i := len(stack) - 1; i >= 0; i-- {
 		lower = append(lower, "layers/"+stack[i]+"/root")
 	}
-	return fmt.Sprintf("lowerdir=%s,upperdir=vms/%s/upper,workdir=vms/%s/work,%s",
-		strings.Join(lower, ":"), id, id, overlayFixedOptions)
+	return fmt.Sprintf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work,%s",
+		strings.Join(lower, ":"), writable, writable, overlayFixedOptions)
 }
 
 // prepareRoot makes the VM's writable layer, mounts its root and writes its
@@ -121,26 +121,32 @@ func (m *Manager) prepareRoot(id string, stack []string, lim Limits) (string, er
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	opts := overlayOptions(stack, id)
+	m.releaseRoot(id)
+	writable, err := m.prepareWritable(id, lim)
+	if err != nil {
+		return "", err
+	}
+	opts := overlayOptions(stack, writable)
 	if len(opts) >= maxMountData {
 		return "", fmt.Errorf("sandbox: VM %s: %d layers do not fit one overlay mount; commit less often or flatten", id, len(stack))
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "upper"), 0o755); err != nil {
-		return "", err
+	if writable == filepath.Join("vms", id) {
+		if err := os.MkdirAll(filepath.Join(dir, "upper"), 0o755); err != nil {
+			return "", err
+		}
+		// A fresh upper's root belongs to the VM's root user, like the layers.
+		if err := os.Lchown(filepath.Join(dir, "upper"), hostIDBase, hostIDBase); err != nil {
+			return "", err
+		}
+		// overlayfs wants an empty work dir of its own; an old one may hold
+		// leftovers of a crash.
+		if err := os.RemoveAll(filepath.Join(dir, "work")); err != nil {
+			return "", err
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "work"), 0o700); err != nil {
+			return "", err
+		}
 	}
-	// A fresh upper's root belongs to the VM's root user, like the layers.
-	if err := os.Lchown(filepath.Join(dir, "upper"), hostIDBase, hostIDBase); err != nil {
-		return "", err
-	}
-	// overlayfs wants an empty work dir of its own; an old one may hold
-	// leftovers of a crash.
-	if err := os.RemoveAll(filepath.Join(dir, "work")); err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "work"), 0o700); err != nil {
-		return "", err
-	}
-	m.releaseRoot(id)
 	bundle := filepath.Join(m.runDir, "vms", id)
 	rootfs := filepath.Join(bundle, "rootfs")
 	if err := os.MkdirAll(rootfs, 0o755); err != nil {
