@@ -479,9 +479,9 @@ func (s *Server) sshKey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// resizeDisk records a larger fs_size_mib. Sandboxed VMs share the host's
-// filesystem, so the size is bookkeeping only; the rule that it must grow
-// is the real service's.
+// resizeDisk records a larger fs_size_mib. A running VM keeps its current
+// disk image; the image a commit or restart makes next has the new size.
+// The rule that it must grow is the real service's.
 func (s *Server) resizeDisk(w http.ResponseWriter, r *http.Request) error {
 	vm, err := s.getVM(r.Context(), r.PathValue("id"))
 	if err != nil {

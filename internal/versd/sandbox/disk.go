@@ -43,9 +43,8 @@ func (m *Manager) prepareWritable(id string, lim Limits) (string, error) {
 		if err := os.MkdirAll(mnt, 0o700); err != nil {
 			return "", err
 		}
-		out, err := exec.Command("mount", "-o", "loop,nosuid,nodev", img, mnt).CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("sandbox: VM %s: mounting its disk image: %v: %s", id, err, bytes.TrimSpace(out))
+		if err := mountImage(img, mnt); err != nil {
+			return "", fmt.Errorf("sandbox: VM %s: mounting its disk image: %w", id, err)
 		}
 	}
 	upper := filepath.Join(mnt, "upper")
@@ -122,9 +121,8 @@ func (m *Manager) takeUpperOffDisk(id string) error {
 	}
 	dir := m.vmDir(id)
 	if !isMountPoint(mnt) {
-		out, err := exec.Command("mount", "-o", "loop,nosuid,nodev", img, mnt).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("sandbox: VM %s: mounting its disk image: %v: %s", id, err, bytes.TrimSpace(out))
+		if err := mountImage(img, mnt); err != nil {
+			return fmt.Errorf("sandbox: VM %s: mounting its disk image: %w", id, err)
 		}
 	}
 	tmp := filepath.Join(dir, "upper.tmp")
@@ -160,4 +158,49 @@ func isMountPoint(p string) bool {
 		return false
 	}
 	return st.Dev != parent.Dev
+}
+
+// mountImage attaches img to a free loop device (auto-cleared when the
+// filesystem is unmounted) and mounts its ext4 at mnt: the ioctls directly,
+// which is much cheaper than running mount(8).
+func mountImage(img, mnt string) error {
+	f, err := os.OpenFile(img, os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
+	for range 32 { // another process may take the free device first
+		n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
+		if err != nil {
+			return fmt.Errorf("finding a free loop device: %w", err)
+		}
+		dev := fmt.Sprintf("/dev/loop%d", n)
+		loop, err := os.OpenFile(dev, os.O_RDWR|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		cfg := unix.LoopConfig{Fd: uint32(f.Fd())}
+		cfg.Info.Flags = unix.LO_FLAGS_AUTOCLEAR
+		err = unix.IoctlLoopConfigure(int(loop.Fd()), &cfg)
+		if errors.Is(err, unix.EBUSY) {
+			loop.Close()
+			continue
+		}
+		if err != nil {
+			loop.Close()
+			return fmt.Errorf("configuring %s: %w", dev, err)
+		}
+		err = unix.Mount(dev, mnt, "ext4", unix.MS_NOSUID|unix.MS_NODEV, "")
+		loop.Close() // with the mount holding it, autoclear waits for the unmount
+		if err != nil {
+			return fmt.Errorf("mounting %s: %w", dev, err)
+		}
+		return nil
+	}
+	return errors.New("no free loop device")
 }
