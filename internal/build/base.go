@@ -18,13 +18,6 @@ type BaseAPI interface {
 	GetPublicRepoTag(ctx context.Context, org, repo, tag string) (*vers.RepoTagInfo, error)
 }
 
-// resolveBase turns the FROM line into a commit id ("" for scratch). The
-// resolution happens once per build, so a tag that moves mid-build cannot
-// mix two bases.
-func (ex *executor) resolveBase(ctx context.Context) (string, error) {
-	return ResolveBase(ctx, ex.api, ex.prep.Dockerfile.From, ex.prep.DockerfileName)
-}
-
 // ResolveBase turns a FROM line into the commit it names now ("" for
 // scratch). The provider also calls it at plan time, to rebuild when the
 // tag a build starts FROM has moved.
@@ -61,24 +54,38 @@ func ResolveBase(ctx context.Context, api BaseAPI, from dockerfile.From, dockerf
 	return "", fmt.Errorf("%s: FROM %s: unsupported base", where, from.Ref)
 }
 
-// withBaseImage re-parses the Dockerfile on top of the base commit's image
-// record, so a build FROM another vers_build inherits its ENV, WORKDIR,
-// USER, CMD, ENTRYPOINT, EXPOSE and LABEL as Docker inherits them from a
-// base image. The context hash does not see the base's record (plan time
-// does not resolve FROM); the cache keys do, through the steps' state and
-// the base commit id. A base without a record (not made by vers_build)
-// changes nothing.
-func (ex *executor) withBaseImage(img *imagemeta.Image) (*dockerfile.Dockerfile, error) {
-	if img == nil {
-		return ex.prep.Dockerfile, nil
+// withBaseImages re-parses the Dockerfile on top of the image records of
+// the base commits, so a stage FROM another vers_build inherits its ENV,
+// WORKDIR, USER, CMD, ENTRYPOINT, EXPOSE, LABEL and the rest as Docker
+// inherits them from a base image. Bases without a record (not made by
+// vers_build) change nothing.
+func (b *buildRun) withBaseImages(df *dockerfile.Dockerfile) (*dockerfile.Dockerfile, error) {
+	bases := map[string]*dockerfile.ImageConfig{}
+	for ref, commit := range b.refs {
+		if img := b.cache.baseImage(commit); img != nil {
+			bases[ref] = ConfigFromImage(img)
+		}
 	}
+	if len(bases) == 0 {
+		return df, nil
+	}
+	return dockerfile.Parse(b.prep.content, dockerfile.Options{Filename: b.prep.DockerfileName, BuildArgs: b.prep.Spec.BuildArgs, Bases: bases, Target: b.prep.Spec.Target})
+}
+
+// ConfigFromImage turns an image record back into the parser's base
+// configuration.
+func ConfigFromImage(img *imagemeta.Image) *dockerfile.ImageConfig {
 	base := &dockerfile.ImageConfig{
 		Cmd: img.Cmd, Entrypoint: img.Entrypoint, WorkingDir: img.WorkingDir, User: img.User,
 		ExposedPorts: img.ExposedPorts, Labels: img.Labels,
+		Volumes: img.Volumes, StopSignal: img.StopSignal, Shell: img.Shell,
+	}
+	if h := img.Healthcheck; h != nil {
+		base.Healthcheck = &dockerfile.Healthcheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries}
 	}
 	for _, kv := range img.Env {
 		name, value, _ := strings.Cut(kv, "=")
 		base.Env = append(base.Env, dockerfile.EnvVar{Name: name, Value: value})
 	}
-	return dockerfile.Parse(ex.prep.content, dockerfile.Options{Filename: ex.prep.DockerfileName, BuildArgs: ex.prep.Spec.BuildArgs, Base: base})
+	return base
 }

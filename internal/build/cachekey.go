@@ -55,6 +55,10 @@ func imageFromDockerfile(c dockerfile.ImageConfig) *imagemeta.Image {
 	img := &imagemeta.Image{
 		Cmd: c.Cmd, Entrypoint: c.Entrypoint, WorkingDir: c.WorkingDir, User: c.User,
 		ExposedPorts: c.ExposedPorts, Labels: c.Labels,
+		Volumes: c.Volumes, StopSignal: c.StopSignal, Shell: c.Shell,
+	}
+	if h := c.Healthcheck; h != nil {
+		img.Healthcheck = &imagemeta.Healthcheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries}
 	}
 	for _, e := range c.Env {
 		img.Env = append(img.Env, e.Name+"="+e.Value)

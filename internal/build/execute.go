@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/dockerfile"
@@ -128,115 +129,210 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
-// executor holds the state of one run.
-type executor struct {
+// buildRun holds the state of one build across its stages.
+type buildRun struct {
 	api   API
 	prep  *Prepared
 	opts  Options
 	cache *layerCache
+	df    *dockerfile.Dockerfile // re-parsed on top of the base images
 
-	vmID   string // the builder VM, "" until the first miss
-	vmAt   string // commit the builder VM currently stands on
-	booted int
+	refs         map[string]string // Vers ref -> commit, resolved once per build
+	stageCommits map[int]string    // finished stages: their last commit (or seed)
+	booted       int
+	step, total  int
+}
+
+// executor runs one stage on its own builder VM.
+type executor struct {
+	*buildRun
+	stage *dockerfile.Stage
+
+	vmID string // the builder VM, "" until the first miss
+	vmAt string // commit the builder VM currently stands on
 
 	ssh   *vers.SSHConn // COPY transport to vmID, dialled at the first COPY
 	sshVM string
 }
 
-// Execute runs the build. The builder VM is always deleted before Execute
-// returns (unless KeepFailedBuilder and a step failed), including when ctx
-// is cancelled.
-func Execute(ctx context.Context, api API, prep *Prepared, opts Options) (res *Result, err error) {
+// Execute runs the build: every stage the target needs, in order, each on
+// its own builder VM. Builder VMs are always deleted before Execute returns
+// (unless KeepFailedBuilder and a step failed), including when ctx is
+// cancelled.
+func Execute(ctx context.Context, api API, prep *Prepared, opts Options) (*Result, error) {
 	if opts.CleanupTimeout == 0 {
 		opts.CleanupTimeout = 2 * time.Minute
 	}
 	if opts.PollInterval == 0 {
 		opts.PollInterval = 250 * time.Millisecond
 	}
-	ex := &executor{api: api, prep: prep, opts: opts}
+	b := &buildRun{api: api, prep: prep, opts: opts, refs: map[string]string{}, stageCommits: map[int]string{}}
+	return b.execute(ctx)
+}
+
+func (b *buildRun) progress(e Event) {
+	if b.opts.Progress != nil {
+		b.opts.Progress(e)
+	}
+}
+
+func (b *buildRun) execute(ctx context.Context) (*Result, error) {
+	df := b.prep.Dockerfile
+	if err := CheckSecrets(df, b.prep.Spec.Secrets, b.prep.DockerfileName); err != nil {
+		return nil, err
+	}
+	needed := df.Needed()
+	for _, i := range needed {
+		if f := df.Stages[i].From; f.Kind == dockerfile.FromScratch && b.prep.Spec.VMConfig == nil {
+			return nil, &ScratchNeedsVMConfigError{File: b.prep.DockerfileName, Line: f.Line}
+		}
+	}
+	for _, f := range baseRefs(df, needed) {
+		if _, ok := b.refs[f.Ref]; ok {
+			continue
+		}
+		c, err := ResolveBase(ctx, b.api, f, b.prep.DockerfileName)
+		if err != nil {
+			return nil, err
+		}
+		b.refs[f.Ref] = c
+	}
+	var err error
+	if b.cache, err = loadLayerCache(ctx, b.api); err != nil {
+		return nil, fmt.Errorf("listing commits for the layer cache: %w", err)
+	}
+	if df, err = b.withBaseImages(df); err != nil {
+		return nil, err
+	}
+	b.df = df
+	needed = df.Needed()
+	for _, i := range needed {
+		b.total += max(1, len(df.Stages[i].MaterializingSteps()))
+	}
+	res := &Result{Image: *imageFromDockerfile(df.Image)}
+	if df.From.Kind != dockerfile.FromScratch {
+		res.BaseCommit = b.refs[df.From.Ref]
+	}
+	for _, i := range needed {
+		commit, err := b.runStage(ctx, i, res)
+		res.VMsBooted = b.booted
+		if err != nil {
+			return res, err
+		}
+		b.stageCommits[i] = commit
+	}
+	res.CommitID = b.stageCommits[df.Target]
+	return res, nil
+}
+
+// ScratchNeedsVMConfigError is a FROM scratch build without VM sizing.
+type ScratchNeedsVMConfigError struct {
+	File string
+	Line int
+}
+
+func (e *ScratchNeedsVMConfigError) Error() string {
+	return fmt.Sprintf("%s:%d: FROM scratch needs the VM sizing (vcpu_count, mem_size_mib, fs_size_mib) of the new VM", e.File, e.Line)
+}
+
+// baseRefs lists the Vers references the needed stages start FROM or
+// COPY --from, in order.
+func baseRefs(df *dockerfile.Dockerfile, needed []int) []dockerfile.From {
+	var out []dockerfile.From
+	for _, i := range needed {
+		st := df.Stages[i]
+		if st.From.Kind != dockerfile.FromScratch && st.From.Kind != dockerfile.FromStage {
+			out = append(out, st.From)
+		}
+		for _, step := range st.Steps {
+			if step.Copy != nil && step.Copy.From != nil && step.Copy.From.Stage < 0 {
+				out = append(out, step.Copy.From.Ref)
+			}
+		}
+	}
+	return out
+}
+
+// runStage builds one stage and returns its last commit. The stage's
+// builder VM is deleted before it returns.
+func (b *buildRun) runStage(ctx context.Context, i int, res *Result) (commit string, err error) {
+	ex := &executor{buildRun: b, stage: &b.df.Stages[i]}
 	defer func() {
 		ex.closeSSH()
 		if ex.vmID == "" {
 			return
 		}
-		if err != nil && opts.KeepFailedBuilder {
+		if err != nil && b.opts.KeepFailedBuilder {
 			var se *StepError
 			if errors.As(err, &se) {
 				se.BuilderVMID = ex.vmID
 			}
-			if res != nil {
-				res.BuilderVMID = ex.vmID
-			}
+			res.BuilderVMID = ex.vmID
 			// A kept builder is for a human to inspect: give it a day
 			// before the sweeper of later builds may reap it.
-			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.CleanupTimeout)
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.opts.CleanupTimeout)
 			defer cancel()
-			_ = ex.api.SetVMLabels(lctx, ex.vmID, keptBuilderLabels(ex.opts.BuildID, time.Now()))
+			_ = b.api.SetVMLabels(lctx, ex.vmID, keptBuilderLabels(b.opts.BuildID, time.Now()))
 			return
 		}
 		// A fresh deadline: the caller's context may be the reason we stop.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.CleanupTimeout)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.opts.CleanupTimeout)
 		defer cancel()
-		if _, derr := api.DeleteVM(cctx, ex.vmID); derr != nil && !vers.IsNotFound(derr) {
+		if _, derr := b.api.DeleteVM(cctx, ex.vmID); derr != nil && !vers.IsNotFound(derr) {
 			err = errors.Join(err, fmt.Errorf("deleting builder VM %s: %w (delete it by hand)", ex.vmID, derr))
 		}
 	}()
-	return ex.run(ctx)
+	return ex.run(ctx, res)
 }
 
-func (ex *executor) progress(e Event) {
-	if ex.opts.Progress != nil {
-		ex.opts.Progress(e)
+// scratchSeed is the parent of a FROM scratch stage's first layer: it names
+// the VM sizing, so different sizes never share layers.
+func (b *buildRun) scratchSeed() string {
+	return "scratch:" + canonicalVMConfig(b.prep.Spec.VMConfig)
+}
+
+// stageParent is what a stage's first layer stands on.
+func (ex *executor) stageParent() string {
+	switch f := ex.stage.From; f.Kind {
+	case dockerfile.FromScratch:
+		return ex.scratchSeed()
+	case dockerfile.FromStage:
+		return ex.stageCommits[f.Stage]
+	default:
+		return ex.refs[f.Ref]
 	}
 }
 
-func (ex *executor) run(ctx context.Context) (*Result, error) {
-	df := ex.prep.Dockerfile
-	if df.From.Kind == dockerfile.FromScratch && ex.prep.Spec.VMConfig == nil {
-		return nil, fmt.Errorf("%s:%d: FROM scratch needs vm_config (vcpu_count, mem_size_mib, fs_size_mib) to size the new VM; add a vm_config block",
-			ex.prep.DockerfileName, df.From.Line)
+func (ex *executor) run(ctx context.Context, res *Result) (string, error) {
+	steps := ex.stage.MaterializingSteps()
+	isTarget := ex.stage.Index == ex.df.Target
+	var img *imagemeta.Image
+	if isTarget {
+		img = imageFromDockerfile(ex.df.Image)
 	}
-	base, err := ex.resolveBase(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if ex.cache, err = loadLayerCache(ctx, ex.api); err != nil {
-		return nil, fmt.Errorf("listing commits for the layer cache: %w", err)
-	}
-	if base != "" {
-		if df, err = ex.withBaseImage(ex.cache.baseImage(base)); err != nil {
-			return nil, err
-		}
-	}
-	steps := df.MaterializingSteps()
-	img := imageFromDockerfile(df.Image)
-	res := &Result{BaseCommit: base, Image: *img}
-
-	// The chain starts at the base commit; FROM scratch starts at a seed that
-	// names the VM sizing, so different sizes never share layers.
-	parent := base
-	if df.From.Kind == dockerfile.FromScratch {
-		parent = "scratch:" + canonicalVMConfig(ex.prep.Spec.VMConfig)
-	}
-	// A build without RUN/COPY/ADD still gets a commit of its own, so the
-	// image metadata has a home.
+	parent := ex.stageParent()
 	if len(steps) == 0 {
-		steps = []dockerfile.Step{{Kind: "COMMIT", Normalized: "COMMIT", Original: "(image metadata)", StartLine: df.From.Line, WorkDir: "/"}}
+		if !isTarget {
+			ex.step++
+			return parent, nil // nothing to run: the stage is its base
+		}
+		// The target still gets a commit of its own, so the image
+		// metadata has a home.
+		steps = []dockerfile.Step{{Kind: "COMMIT", Normalized: "COMMIT", Original: "(image metadata)", StartLine: ex.stage.From.Line, WorkDir: "/"}}
 	}
 	for i, step := range steps {
 		var final *imagemeta.Image
 		if i == len(steps)-1 {
 			final = img
 		}
-		contentHash := ""
-		if step.Copy != nil {
-			if contentHash, err = ex.prep.Context.StepHash(ctx, step.Copy.Sources); err != nil {
-				return nil, &StepError{File: ex.prep.DockerfileName, Line: step.StartLine, Instruction: step.Original, Err: err}
-			}
+		contentHash, err := ex.stepContentHash(ctx, step)
+		if err != nil {
+			return "", &StepError{File: ex.prep.DockerfileName, Line: step.StartLine, Instruction: step.Original, Err: err}
 		}
 		key := layerKey(parent, step, contentHash, final)
-		ev := Event{Step: i + 1, Total: len(steps), Instruction: summarize(step), Line: step.StartLine}
-		if id, ok := ex.cache.lookup(key); ok && !ex.opts.NoCache {
+		ex.step++
+		ev := Event{Step: ex.step, Total: ex.total, Instruction: summarize(step), Line: step.StartLine}
+		if id, ok := ex.cache.lookup(key); ok && !ex.opts.NoCache && !uncacheable(step) {
 			ev.Status = "cached"
 			ex.progress(ev)
 			res.Layers = append(res.Layers, Layer{Instruction: step.Original, Line: step.StartLine, CacheKey: key, CommitID: id, Cached: true})
@@ -247,12 +343,12 @@ func (ex *executor) run(ctx context.Context) (*Result, error) {
 		ev.Status = "running"
 		ex.progress(ev)
 		start := time.Now()
-		id, err := ex.materialize(ctx, parent, base, step, key, final)
+		id, err := ex.materialize(ctx, parent, step, key, final)
 		ev.Duration = time.Since(start)
 		if err != nil {
 			ev.Status = "failed"
 			ex.progress(ev)
-			return res, err
+			return "", err
 		}
 		ev.Status = "done"
 		ex.progress(ev)
@@ -260,13 +356,61 @@ func (ex *executor) run(ctx context.Context) (*Result, error) {
 		res.Misses++
 		parent = id
 	}
-	res.CommitID = parent
-	res.VMsBooted = ex.booted
-	return res, nil
+	return parent, nil
+}
+
+// stepContentHash is what a step reads beyond its text: the context files
+// a COPY or bind mount names, or the commit a COPY --from reads.
+func (ex *executor) stepContentHash(ctx context.Context, step dockerfile.Step) (string, error) {
+	var parts []string
+	if cp := step.Copy; cp != nil {
+		switch {
+		case cp.From != nil:
+			src, err := ex.copySource(cp.From)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, "from-commit:"+src)
+		case cp.URL != "":
+			parts = append(parts, "url:"+cp.URL+" "+cp.Checksum)
+		default:
+			h, err := ex.prep.Context.StepHash(ctx, cp.Sources)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, h)
+		}
+	}
+	if step.Run != nil {
+		for _, m := range step.Run.Mounts {
+			if m.Type != dockerfile.MountBind {
+				continue
+			}
+			if m.FromStage >= 0 {
+				parts = append(parts, "bind-commit:"+ex.stageCommits[m.FromStage])
+				continue
+			}
+			h, err := ex.prep.Context.StepHash(ctx, []string{m.Source})
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, "bind:"+h)
+		}
+	}
+	if len(parts) == 1 && step.Copy != nil && step.Copy.From == nil && step.Copy.URL == "" {
+		return parts[0], nil // unchanged for plain COPY: existing keys stay valid
+	}
+	return strings.Join(parts, "\n"), nil
+}
+
+// uncacheable is a step whose inputs the key cannot see: ADD of a URL
+// without --checksum (the download may change).
+func uncacheable(step dockerfile.Step) bool {
+	return step.Copy != nil && step.Copy.URL != "" && step.Copy.Checksum == ""
 }
 
 // materialize runs one step on the builder VM and commits the result.
-func (ex *executor) materialize(ctx context.Context, parent, base string, step dockerfile.Step, key string, final *imagemeta.Image) (string, error) {
+func (ex *executor) materialize(ctx context.Context, parent string, step dockerfile.Step, key string, final *imagemeta.Image) (string, error) {
 	fail := func(err error) error {
 		var se *StepError
 		if errors.As(err, &se) {
@@ -274,13 +418,22 @@ func (ex *executor) materialize(ctx context.Context, parent, base string, step d
 		}
 		return &StepError{File: ex.prep.DockerfileName, Line: step.StartLine, Instruction: step.Original, Err: err}
 	}
-	if err := ex.ensureBuilder(ctx, parent, base); err != nil {
+	if err := ex.ensureBuilder(ctx, parent); err != nil {
 		return "", fail(err)
 	}
 	synced := false
 	switch {
 	case step.Run != nil:
 		if err := ex.runStep(ctx, step); err != nil {
+			return "", fail(err)
+		}
+	case step.Copy != nil && step.Copy.From != nil:
+		var err error
+		if synced, err = ex.copyFromStep(ctx, step); err != nil {
+			return "", fail(err)
+		}
+	case step.Copy != nil && step.Copy.URL != "":
+		if err := ex.addURLStep(ctx, step); err != nil {
 			return "", fail(err)
 		}
 	case step.Copy != nil:
@@ -314,7 +467,7 @@ func (ex *executor) materialize(ctx context.Context, parent, base string, step d
 // ensureBuilder makes sure a builder VM stands on parent, booting one only
 // at the first cache miss. After a run of cache hits the old VM stands on an
 // older commit, so it is replaced by one booted from the cached layer.
-func (ex *executor) ensureBuilder(ctx context.Context, parent, base string) error {
+func (ex *executor) ensureBuilder(ctx context.Context, parent string) error {
 	if ex.vmID != "" && ex.vmAt == parent {
 		return nil
 	}
@@ -336,7 +489,7 @@ func (ex *executor) ensureBuilder(ctx context.Context, parent, base string) erro
 	labels := builderLabels(ctx, ex.opts.BuildID, time.Now())
 	var out *vers.NewVMResponse
 	var err error
-	if ex.prep.Dockerfile.From.Kind == dockerfile.FromScratch && parent == "scratch:"+canonicalVMConfig(ex.prep.Spec.VMConfig) {
+	if parent == ex.scratchSeed() {
 		// new_root takes labels, so the VM is reapable from its first
 		// moment: a create that outlives the client's timeout still leaves
 		// a labelled VM behind. The vm_config's own labels are kept.

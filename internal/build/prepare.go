@@ -28,6 +28,12 @@ type Spec struct {
 	// DockerfileContent is an inline Dockerfile.
 	DockerfileContent []byte
 	BuildArgs         map[string]string
+	// Target names the stage to build; "" builds the last one.
+	Target string
+	// Secrets are the values RUN --mount=type=secret reads, by id. They
+	// reach the builder only for the RUN that mounts them and feed no
+	// hash or cache key.
+	Secrets map[string]string
 	// VMConfig sizes the builder VM of a FROM scratch build.
 	VMConfig *vers.VMConfig
 }
@@ -78,7 +84,7 @@ func ParseDockerfile(spec Spec) (*dockerfile.Dockerfile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs})
+	return dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs, Target: spec.Target})
 }
 
 // Prepare parses the Dockerfile, opens the context, checks every COPY/ADD
@@ -90,7 +96,7 @@ func Prepare(ctx context.Context, spec Spec) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	df, err := dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs})
+	df, err := dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs, Target: spec.Target})
 	if err != nil {
 		return nil, err
 	}
@@ -98,12 +104,24 @@ func Prepare(ctx context.Context, spec Spec) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, step := range df.MaterializingSteps() {
-		if step.Copy == nil {
-			continue
-		}
+	for _, step := range df.ContextSteps() {
 		if _, err := bc.Select(ctx, step.Copy.Sources); err != nil {
 			return nil, fmt.Errorf("%s:%d: %s: %w", display, step.StartLine, step.Kind, err)
+		}
+	}
+	for _, i := range df.Needed() {
+		for _, step := range df.Stages[i].Steps {
+			if step.Run == nil {
+				continue
+			}
+			for _, m := range step.Run.Mounts {
+				if m.Type != dockerfile.MountBind || m.FromStage >= 0 {
+					continue
+				}
+				if _, err := bc.Select(ctx, []string{m.Source}); err != nil {
+					return nil, fmt.Errorf("%s:%d: RUN --mount=type=bind: %w", display, step.StartLine, err)
+				}
+			}
 		}
 	}
 	hash, err := bc.Hash(ctx, buildcontext.HashSpec{Dockerfile: content, Records: hashRecords(df, spec)})
@@ -125,8 +143,15 @@ func hashRecords(df *dockerfile.Dockerfile, spec Spec) []string {
 			out = append(out, "arg-unset:"+a.Name)
 		}
 	}
-	if df.From.Kind == dockerfile.FromScratch {
-		out = append(out, "vm_config:"+canonicalVMConfig(spec.VMConfig))
+	for _, i := range df.Needed() {
+		if df.Stages[i].From.Kind == dockerfile.FromScratch {
+			out = append(out, "vm_config:"+canonicalVMConfig(spec.VMConfig))
+			break
+		}
+	}
+	if len(df.Stages) > 1 || spec.Target != "" {
+		// The target changes what is built from the same file.
+		out = append(out, fmt.Sprintf("target:%d", df.Target))
 	}
 	return out
 }

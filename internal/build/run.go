@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"sync"
 
@@ -17,7 +18,7 @@ const tailLines = 50
 
 // runStep executes a RUN through the exec stream API with the step's ENV,
 // WORKDIR and USER.
-func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) error {
+func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) (err error) {
 	if err := ex.ensureWorkDir(ctx, step); err != nil {
 		return err
 	}
@@ -29,14 +30,30 @@ func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) error {
 		env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	}
 	cmd := step.Run.Command
-	if step.Run.PrependShell && len(cmd) == 3 {
+	if step.Run.PrependShell && len(cmd) >= 3 && isPosixShell(cmd[0]) {
 		// One stream in the order the script wrote it: stdout and stderr
 		// read from two pipes arrive in any order, and the error line a user
 		// needs is usually the last thing on stderr.
-		cmd = []string{cmd[0], cmd[1], "exec 2>&1\n" + cmd[2]}
+		cmd = append(cloneStrings(cmd[:len(cmd)-1]), "exec 2>&1\n"+cmd[len(cmd)-1])
 	}
 	if step.User != "" {
 		cmd = asUser(step.User, envSets(step.Env, "HOME"), cmd)
+	}
+	if len(step.Run.Mounts) > 0 {
+		ms, merr := ex.setupMounts(ctx, step)
+		defer func() {
+			// Before the commit, whatever happened: a secret must never
+			// reach a snapshot.
+			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ex.opts.CleanupTimeout)
+			defer cancel()
+			if terr := ms.teardown(tctx); terr != nil {
+				err = errors.Join(err, terr)
+			}
+		}()
+		if merr != nil {
+			return merr
+		}
+		cmd = ms.wrap(cmd)
 	}
 	stream, err := ex.api.ExecStream(ctx, ex.vmID, vers.ExecRequest{Command: cmd, Env: env, WorkingDir: step.WorkDir})
 	if err != nil {
@@ -45,13 +62,35 @@ func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) error {
 	tail := &tailBuffer{max: tailLines}
 	code, err := copyWithReattach(ctx, ex.api, ex.vmID, stream, tail)
 	if err != nil {
-		return fmt.Errorf("%w\n--- last lines of output ---\n%s", err, tail.String())
+		return fmt.Errorf("%w\n--- last lines of output ---\n%s", err, redact(tail.String(), ex.prep.Spec.Secrets))
 	}
 	if code != 0 {
-		return &StepError{File: ex.prep.DockerfileName, Line: step.StartLine, Instruction: step.Original, ExitCode: code, OutputTail: tail.String()}
+		return &StepError{File: ex.prep.DockerfileName, Line: step.StartLine, Instruction: step.Original, ExitCode: code, OutputTail: redact(tail.String(), ex.prep.Spec.Secrets)}
 	}
 	return nil
 }
+
+// redact hides secret values a failing command printed, so they reach no
+// error message or log.
+func redact(out string, secrets map[string]string) string {
+	for _, v := range secrets {
+		if len(v) >= 3 {
+			out = strings.ReplaceAll(out, v, "[secret]")
+		}
+	}
+	return out
+}
+
+// isPosixShell tells whether a SHELL understands "exec 2>&1".
+func isPosixShell(prog string) bool {
+	switch path.Base(prog) {
+	case "sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox":
+		return true
+	}
+	return false
+}
+
+func cloneStrings(s []string) []string { return append([]string(nil), s...) }
 
 // maxReattach bounds how often one RUN re-attaches to a cut stream.
 const maxReattach = 5

@@ -115,6 +115,8 @@ func (s *state) metaArg(n *parser.Node) {
 		}
 		if overridden {
 			value = &ov
+		} else if v, ok := platformArg(a.Key); ok && !hasDef {
+			value = &v
 		}
 		if value != nil {
 			s.meta.set(a.Key, *value)
@@ -149,6 +151,8 @@ func (s *state) argCmd(c *instructions.ArgCommand, line int, step *Step) bool {
 			value = &ov
 		} else if !hasDef {
 			if v, ok := s.meta.Get(a.Key); ok {
+				value = &v
+			} else if v, ok := platformArg(a.Key); ok {
 				value = &v
 			}
 		}

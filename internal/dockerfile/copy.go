@@ -33,13 +33,11 @@ func isRemoteSource(src string) bool {
 	return strings.Contains(src, "://") || strings.HasPrefix(src, "git@")
 }
 
-const copyFromAdvice = "COPY from the build context instead; to reuse another build's files, start this Dockerfile FROM that build's tag or commit id"
-
 func (s *state) copyCmd(c *instructions.CopyCommand, line int, step *Step) bool {
 	ok := true
+	var from *CopyFrom
 	if c.From != "" {
-		s.unsupported(line, "COPY --from="+c.From, copyFromAdvice)
-		ok = false
+		from, ok = s.copyFrom(c.From, line)
 	}
 	if c.Parents {
 		s.unsupported(line, "COPY --parents", "write one COPY per directory with an explicit destination")
@@ -55,15 +53,43 @@ func (s *state) copyCmd(c *instructions.CopyCommand, line int, step *Step) bool 
 	if !s.expandCmd(c, line) {
 		return false
 	}
+	if from != nil {
+		step.Copy = &CopyStep{From: from}
+	}
 	return s.finishCopy("COPY", false, c.SourcePaths, c.DestPath, c.Chown, c.Chmod, line, step)
+}
+
+// copyFrom resolves COPY --from: an earlier stage by name or index, else a
+// Vers reference (BuildKit reads any other name as an image).
+func (s *state) copyFrom(raw string, line int) (*CopyFrom, bool) {
+	name, err := s.x.word(raw, &s.env)
+	if err != nil {
+		s.failBuildKit(line, err)
+		return nil, false
+	}
+	if i, ok := s.stageIndex(name, true); ok {
+		s.deps[i] = true
+		return &CopyFrom{Stage: i}, true
+	}
+	if s.allNames[strings.ToLower(name)] {
+		s.fail(line, "COPY --from="+name+" names this stage or a later one", "a stage can only copy from stages defined before it; move the FROM … AS "+name+" block up")
+		return nil, false
+	}
+	f, msg, advice := classifyFrom(name)
+	if msg != "" {
+		s.fail(line, strings.Replace(msg, "FROM ", "COPY --from=", 1), strings.ReplaceAll(advice, "FROM ", "--from="))
+		return nil, false
+	}
+	if f.Kind == FromScratch {
+		s.fail(line, "COPY --from=scratch copies from an empty filesystem", "remove the COPY, or name a stage or a Vers reference")
+		return nil, false
+	}
+	f.Line = line
+	return &CopyFrom{Stage: -1, Ref: f}, true
 }
 
 func (s *state) addCmd(c *instructions.AddCommand, line int, step *Step) bool {
 	ok := true
-	if c.Checksum != "" {
-		s.unsupported(line, "ADD --checksum", "remove it; it applies to downloads, and vers_build only ADDs local files")
-		ok = false
-	}
 	if c.KeepGitDir != nil {
 		s.unsupported(line, "ADD --keep-git-dir", "clone the repository in a RUN step instead (RUN git clone ...)")
 		ok = false
@@ -87,9 +113,18 @@ func (s *state) addCmd(c *instructions.AddCommand, line int, step *Step) bool {
 		return false
 	}
 	for _, src := range c.SourcePaths {
+		if isURL(src) && !isGitSource(src) {
+			return s.addURL(c, src, line, step)
+		}
+	}
+	if c.Checksum != "" {
+		s.fail(line, "ADD --checksum applies to a URL source only", "remove --checksum, or ADD the file's https:// URL")
+		ok = false
+	}
+	for _, src := range c.SourcePaths {
 		switch {
 		case isRemoteSource(src):
-			s.unsupported(line, "ADD from a URL ("+src+")", "download it in a RUN step, e.g. RUN curl -fsSLo /path/file "+src+" (or RUN git clone for a repository)")
+			s.unsupported(line, "ADD from a Git repository ("+src+")", "clone it in a RUN step: RUN git clone "+src+" /src")
 			ok = false
 		case unpack && MayBeArchive(src):
 			s.unsupported(line, "ADD of a local archive that Docker would unpack ("+src+")",
@@ -101,6 +136,54 @@ func (s *state) addCmd(c *instructions.AddCommand, line int, step *Step) bool {
 		return false
 	}
 	return s.finishCopy("ADD", true, c.SourcePaths, c.DestPath, c.Chown, c.Chmod, line, step)
+}
+
+// addURL reads ADD <url>: the builder downloads it (see the engine);
+// --checksum=sha256:<hex> verifies it and lets the step be cached.
+func (s *state) addURL(c *instructions.AddCommand, src string, line int, step *Step) bool {
+	if len(c.SourcePaths) != 1 {
+		s.fail(line, "ADD of a URL takes exactly one source", "write one ADD per URL")
+		return false
+	}
+	if c.DestPath == "" {
+		s.fail(line, "ADD has an empty destination after variable expansion", "check the variables the destination uses")
+		return false
+	}
+	cp := &CopyStep{IsAdd: true, URL: src, Chown: c.Chown, Chmod: c.Chmod}
+	if c.Checksum != "" {
+		hex, found := strings.CutPrefix(c.Checksum, "sha256:")
+		if !found || len(hex) != 64 || strings.Trim(strings.ToLower(hex), "0123456789abcdef") != "" {
+			s.fail(line, "ADD --checksum="+c.Checksum+" is not a sha256 checksum", "write --checksum=sha256:<64 hex digits>")
+			return false
+		}
+		cp.Checksum = "sha256:" + strings.ToLower(hex)
+	}
+	if c.Chmod != "" && !s.checkChmod("ADD", c.Chmod, line) {
+		return false
+	}
+	if c.Chown != "" && !validChown(c.Chown) {
+		s.fail(line, "ADD --chown="+c.Chown+" is not a valid owner", "write --chown=user, --chown=user:group or numeric --chown=1000:1000")
+		return false
+	}
+	cp.Dest, cp.DestIsDir = resolveDest(s.workdir, c.DestPath)
+	step.Copy = cp
+	step.Materializes = true
+	// normalizeCopy lists Sources, which a URL step leaves empty: add it.
+	step.Normalized = strings.TrimSuffix(normalizeCopy("ADD", cp), jsonArray([]string{cp.Dest})) + jsonArray([]string{src, cp.Dest})
+	if cp.Checksum == "" {
+		s.warn(line, "ADD "+src+" has no --checksum, so the download runs on every build (add --checksum=sha256:… to cache it)")
+	}
+	return true
+}
+
+func isURL(src string) bool {
+	l := strings.ToLower(src)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
+
+func isGitSource(src string) bool {
+	l := strings.ToLower(src)
+	return strings.HasPrefix(l, "git@") || strings.HasPrefix(l, "git://") || strings.Contains(l, ".git#") || strings.HasSuffix(l, ".git")
 }
 
 // checkCommon rejects what COPY and ADD share: heredoc sources. --link is
@@ -121,6 +204,9 @@ func (s *state) checkCommon(kw string, link, heredoc bool, line int) bool {
 // the step.
 func (s *state) finishCopy(kw string, isAdd bool, srcs []string, dest, chown, chmod string, line int, step *Step) bool {
 	cp := &CopyStep{IsAdd: isAdd, Chown: chown, Chmod: chmod}
+	if step.Copy != nil {
+		cp.From = step.Copy.From
+	}
 	ok := true
 	for _, src := range srcs {
 		if src == "" {
@@ -135,6 +221,11 @@ func (s *state) finishCopy(kw string, isAdd bool, srcs []string, dest, chown, ch
 		}
 		// Docker quietly re-roots these at the context; a user who writes
 		// them almost always meant a file that will not be copied, so say so.
+		if cp.From != nil {
+			// Paths in another filesystem are rooted at its "/".
+			cp.Sources = append(cp.Sources, contextPath(src))
+			continue
+		}
 		if outsideContext(src) {
 			s.fail(line, kw+" source "+src+" is outside the build context",
 				"move the file into the context directory (or widen `context`) and name it relative to the context root")

@@ -13,25 +13,41 @@ import (
 // hash should include these records (in order) together with the context
 // files and vm_config.
 func (d *Dockerfile) HashInputs() []string {
-	out := make([]string, 0, 2+len(d.BuildArgs)+len(d.Steps))
-	out = append(out, "from "+string(d.From.Kind)+" "+d.From.Ref)
-	if d.base != nil {
-		out = append(out, baseRecord(d.base))
-	}
+	var args []string
 	for _, a := range d.BuildArgs {
 		if a.Set {
-			out = append(out, "build-arg "+a.Name+"="+strconv.Quote(a.Value))
+			args = append(args, "build-arg "+a.Name+"="+strconv.Quote(a.Value))
 		} else {
-			out = append(out, "build-arg "+a.Name+" unset")
+			args = append(args, "build-arg "+a.Name+" unset")
 		}
 	}
-	for _, s := range d.Steps {
+	if len(d.Stages) == 1 {
+		// The single-stage layout predates stages; keeping it keeps
+		// existing context hashes.
+		out := stageRecords(d.Stages[0])
+		out = append(out[:len(out)-len(d.Stages[0].Steps)], append(args, out[len(out)-len(d.Stages[0].Steps):]...)...)
+		return out
+	}
+	out := args
+	for _, i := range d.Needed() {
+		out = append(out, "stage "+strconv.Itoa(i))
+		out = append(out, stageRecords(d.Stages[i])...)
+	}
+	return out
+}
+
+// stageRecords are a stage's base and steps.
+func stageRecords(st Stage) []string {
+	out := []string{"from " + string(st.From.Kind) + " " + st.From.Ref}
+	if st.base != nil && st.From.Kind != FromStage {
+		out = append(out, baseRecord(st.base))
+	}
+	for _, s := range st.Steps {
 		out = append(out, "step "+s.Normalized)
 	}
 	return out
 }
 
-// baseRecord describes Options.Base for HashInputs callers that pass one.
 func baseRecord(b *ImageConfig) string {
 	j, _ := json.Marshal(b) // plain data: cannot fail
 	return "base " + string(j)

@@ -59,6 +59,16 @@ func jsonArray(items []string) string {
 func normalizeCopy(kw string, c *CopyStep) string {
 	var b strings.Builder
 	b.WriteString(kw)
+	if c.From != nil {
+		if c.From.Stage >= 0 {
+			b.WriteString(" --from=stage:" + strconv.Itoa(c.From.Stage))
+		} else {
+			b.WriteString(" --from=" + c.From.Ref.Ref)
+		}
+	}
+	if c.Checksum != "" {
+		b.WriteString(" --checksum=" + c.Checksum)
+	}
 	if c.Chown != "" {
 		b.WriteString(" --chown=" + c.Chown)
 	}

@@ -3,6 +3,8 @@ package dockerfile
 import (
 	"bytes"
 	"errors"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -27,13 +29,18 @@ type state struct {
 	workdir string
 	user    string
 	image   ImageConfig
-	cmdSet  bool // CMD appeared in this Dockerfile (ENTRYPOINT keeps it then)
+	cmdSet  bool // CMD appeared in this stage (ENTRYPOINT keeps it then)
 	ports   map[string]bool
+	volumes map[string]bool
+	shell   []string // SHELL in effect; nil = defaultShell
 
-	base     *ImageConfig
+	allNames map[string]bool // every AS name in the file, for "later stage" errors
+	bases    map[string]*ImageConfig
+	target   string
 	fromSeen bool
-	from     From
-	steps    []Step
+	stages   []Stage
+	cur      *Stage // the stage being read; nil after a FROM that failed
+	deps     map[int]bool
 }
 
 // Parse reads a Dockerfile and returns its validated steps. On failure the
@@ -64,15 +71,18 @@ func Parse(content []byte, opts Options) (*Dockerfile, error) {
 		s.fail(res.AST.Children[0].StartLine, "the Dockerfile has no FROM instruction", fromAdvice)
 		return nil, s.result()
 	}
+	s.allNames = stageNames(res.AST)
 	for _, n := range res.AST.Children {
 		s.node(n)
 	}
+	s.endStage()
 	s.args.warnUnused(&s.collector)
+	df := s.dockerfile()
 
 	if err := s.result(); err != nil {
 		return nil, err
 	}
-	return s.dockerfile(), nil
+	return df, nil
 }
 
 func newState(content []byte, opts Options) *state {
@@ -84,12 +94,58 @@ func newState(content []byte, opts Options) *state {
 		collector: collector{filename: name},
 		source:    sourceLines(content),
 		args:      newBuildArgs(opts.BuildArgs),
-		workdir:   "/",
-		ports:     map[string]bool{},
+		bases:     opts.Bases,
+		target:    opts.Target,
 	}
-	s.base = opts.Base
-	s.inherit(opts.Base)
+	for _, a := range platformArgs {
+		s.meta.set(a.Name, a.Value)
+	}
 	return s
+}
+
+// beginStage resets the per-stage builder state, as BuildKit starts each
+// stage from its base image's config alone.
+func (s *state) beginStage(st Stage, base *ImageConfig) {
+	s.env, s.imgEnv = envList{}, envList{}
+	s.workdir, s.user = "/", ""
+	s.image = ImageConfig{}
+	s.cmdSet = false
+	s.ports, s.volumes = map[string]bool{}, map[string]bool{}
+	s.shell = nil
+	s.deps = map[int]bool{}
+	st.base = base
+	s.stages = append(s.stages, st)
+	s.cur = &s.stages[len(s.stages)-1]
+	s.inherit(base)
+}
+
+// endStage stores what the stage ended with.
+func (s *state) endStage() {
+	if s.cur == nil {
+		return
+	}
+	s.cur.Image = s.imageConfig()
+	for _, d := range s.cur.Deps {
+		s.deps[d] = true
+	}
+	s.cur.Deps = nil
+	for d := range s.deps {
+		s.cur.Deps = append(s.cur.Deps, d)
+	}
+	sort.Ints(s.cur.Deps)
+	s.cur = nil
+}
+
+func (s *state) imageConfig() ImageConfig {
+	img := s.image
+	img.Env = s.imgEnv.snapshot()
+	img.WorkingDir = s.workdir
+	img.User = s.user
+	img.ExposedPorts = sortPorts(s.ports)
+	img.Volumes = sortedKeys(s.volumes)
+	img.Shell = cloneNil(s.shell)
+	img.Labels = cloneMap(img.Labels)
+	return img
 }
 
 // inherit starts the build from the base image's configuration, the way a
@@ -111,6 +167,12 @@ func (s *state) inherit(base *ImageConfig) {
 		for _, p := range base.ExposedPorts {
 			s.ports[p] = true
 		}
+		for _, v := range base.Volumes {
+			s.volumes[v] = true
+		}
+		s.image.Healthcheck = base.Healthcheck
+		s.image.StopSignal = base.StopSignal
+		s.shell = cloneNil(base.Shell)
 		for k, v := range base.Labels {
 			s.setLabel(k, v)
 		}
@@ -139,8 +201,8 @@ func (s *state) node(n *parser.Node) {
 		return
 	}
 	if kw == "FROM" {
-		s.unsupported(n.StartLine, "a second FROM (multi-stage build)",
-			"build each stage with its own vers_build and start the next one FROM the previous build's tag or commit id")
+		s.endStage()
+		s.handleFrom(n)
 		return
 	}
 	if r, ok := rejected[kw]; ok {
@@ -170,8 +232,8 @@ func (s *state) node(n *parser.Node) {
 	if !s.dispatch(v, n, &step) {
 		return
 	}
-	step.Index = len(s.steps) + 1
-	s.steps = append(s.steps, step)
+	step.Index = len(s.cur.Steps) + 1
+	s.cur.Steps = append(s.cur.Steps, step)
 }
 
 // dispatch applies one decoded instruction and completes its step. It
@@ -201,26 +263,75 @@ func (s *state) dispatch(v any, n *parser.Node, step *Step) bool {
 		return s.entrypointCmd(c, line, step)
 	case *instructions.ExposeCommand:
 		return s.exposeCmd(c, line, step)
+	case *instructions.VolumeCommand:
+		return s.volumeCmd(c, line, step)
+	case *instructions.StopSignalCommand:
+		return s.stopSignalCmd(c, line, step)
+	case *instructions.HealthCheckCommand:
+		return s.healthcheckCmd(c, line, step)
+	case *instructions.ShellCommand:
+		return s.shellCmd(c, line, step)
 	}
 	// Unreachable: every other instruction is rejected before decoding.
 	s.unsupported(line, step.Original, "remove it")
 	return false
 }
 
+// dockerfile assembles the result; it reports an unknown target.
 func (s *state) dockerfile() *Dockerfile {
-	img := s.image
-	img.Env = s.imgEnv.snapshot()
-	img.WorkingDir = s.workdir
-	img.User = s.user
-	img.ExposedPorts = sortPorts(s.ports)
-	return &Dockerfile{
-		From:      s.from,
-		Steps:     s.steps,
-		Image:     img,
+	if len(s.stages) == 0 {
+		return nil
+	}
+	target := len(s.stages) - 1
+	if s.target != "" {
+		target = -1
+		var names []string
+		for i, st := range s.stages {
+			if st.Name == strings.ToLower(s.target) {
+				target = i
+			}
+			if st.Name != "" {
+				names = append(names, st.Name)
+			}
+		}
+		if target < 0 {
+			advice := "the Dockerfile names no stages; remove the target or add AS " + s.target + " to a FROM"
+			if len(names) > 0 {
+				advice = "name one of the stages: " + strings.Join(names, ", ")
+			}
+			s.fail(1, "there is no build stage named "+s.target, advice)
+			return nil
+		}
+	}
+	df := &Dockerfile{
+		Stages:    s.stages,
+		Target:    target,
+		Steps:     s.stages[target].Steps,
+		Image:     s.stages[target].Image,
 		BuildArgs: s.args.declaredList(),
 		Warnings:  s.warnings,
-		base:      s.base,
 	}
+	df.From = df.RootFrom(target)
+	return df
+}
+
+// stageIndex finds an earlier stage by AS name (case-insensitive, as in
+// BuildKit) or, for COPY --from, by number.
+func (s *state) stageIndex(name string, byIndex bool) (int, bool) {
+	limit := len(s.stages)
+	if s.cur != nil {
+		limit = s.cur.Index
+	}
+	lower := strings.ToLower(name)
+	for i := 0; i < limit; i++ {
+		if s.stages[i].Name != "" && s.stages[i].Name == lower {
+			return i, true
+		}
+	}
+	if n, err := strconv.Atoi(name); byIndex && err == nil && n >= 0 && n < limit {
+		return n, true
+	}
+	return 0, false
 }
 
 // original returns the instruction as written, from its first line to its
@@ -266,6 +377,24 @@ func (s *state) noteDirectives(content []byte) {
 	}
 }
 
+// stageNames collects every FROM … AS name, lower case.
+func stageNames(ast *parser.Node) map[string]bool {
+	out := map[string]bool{}
+	for _, n := range ast.Children {
+		if !strings.EqualFold(n.Value, "FROM") {
+			continue
+		}
+		var words []string
+		for w := n.Next; w != nil; w = w.Next {
+			words = append(words, w.Value)
+		}
+		if len(words) == 3 && strings.EqualFold(words[1], "AS") {
+			out[strings.ToLower(words[2])] = true
+		}
+	}
+	return out
+}
+
 func hasFrom(ast *parser.Node) bool {
 	for _, n := range ast.Children {
 		if strings.EqualFold(n.Value, "FROM") {
@@ -288,6 +417,26 @@ func lowerFirst(s string) string {
 		return s
 	}
 	return strings.ToLower(s[:1]) + s[1:]
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func cloneNil[T any](s []T) []T {

@@ -301,7 +301,7 @@ func TestBaseImageIsInherited(t *testing.T) {
 		ExposedPorts: []string{"80/tcp"},
 		Labels:       map[string]string{"team": "infra"},
 	}
-	d := mustParse(t, "FROM my-base:v1\nENV PATH=/app/bin:$PATH\nWORKDIR app\nEXPOSE 443\nRUN x\n", Options{Base: base})
+	d := mustParse(t, "FROM my-base:v1\nENV PATH=/app/bin:$PATH\nWORKDIR app\nEXPOSE 443\nRUN x\n", Options{Bases: map[string]*ImageConfig{"my-base:v1": base}})
 	s := lastStep(t, d)
 	wantEnv := []EnvVar{{"PATH", "/app/bin:/opt/bin:/bin"}, {"LANG", "C.UTF-8"}}
 	if !reflect.DeepEqual(s.Env, wantEnv) || s.WorkDir != "/srv/app" || s.User != "app" {
@@ -314,7 +314,7 @@ func TestBaseImageIsInherited(t *testing.T) {
 		t.Errorf("base was modified: %+v", base.Labels)
 	}
 	// ENTRYPOINT without CMD drops the inherited CMD, as in Docker.
-	d = mustParse(t, "FROM my-base:v1\nENTRYPOINT [\"/init\"]\n", Options{Base: base})
+	d = mustParse(t, "FROM my-base:v1\nENTRYPOINT [\"/init\"]\n", Options{Bases: map[string]*ImageConfig{"my-base:v1": base}})
 	if d.Image.Cmd != nil {
 		t.Errorf("Cmd = %q, want nil after ENTRYPOINT", d.Image.Cmd)
 	}
@@ -351,8 +351,8 @@ func TestErrorFormat(t *testing.T) {
 }
 
 func TestFilenameInMessages(t *testing.T) {
-	_, err := Parse([]byte("FROM scratch\nVOLUME /data\n"), Options{Filename: "svc/Dockerfile.prod"})
-	if err == nil || !strings.HasPrefix(err.Error(), "svc/Dockerfile.prod:2: VOLUME is not supported by vers_build; ") {
+	_, err := Parse([]byte("FROM scratch\nONBUILD RUN x\n"), Options{Filename: "svc/Dockerfile.prod"})
+	if err == nil || !strings.HasPrefix(err.Error(), "svc/Dockerfile.prod:2: ONBUILD is not supported by vers_build; ") {
 		t.Errorf("err = %v", err)
 	}
 }

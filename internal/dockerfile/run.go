@@ -29,9 +29,18 @@ func (s *state) run(c *instructions.RunCommand, step *Step) bool {
 			return false
 		}
 		r.Shell = script
-		r.Command = append(cloneNil(defaultShell), script)
+		r.Command = append(s.shellArgv(), script)
 		step.Normalized = "RUN " + script
+		if s.shell != nil {
+			step.Normalized = "RUN " + jsonArray(r.Command)
+		}
 	}
+	mounts, ok := s.runMounts(c, line)
+	if !ok {
+		return false
+	}
+	r.Mounts = mounts
+	step.Normalized = normalizeMounts(mounts) + step.Normalized
 	step.Run = r
 	step.Materializes = true
 	return true
@@ -90,7 +99,7 @@ func (s *state) shellDependent(kw string, c instructions.ShellDependantCmdLine, 
 		s.fail(line, kw+" needs a command", "write "+kw+` ["program", "arg"], or `+kw+" [] to clear it")
 		return nil, false, false
 	}
-	return append(cloneNil(defaultShell), strings.Join(c.CmdLine, " ")), true, true
+	return append(s.shellArgv(), strings.Join(c.CmdLine, " ")), true, true
 }
 
 func (s *state) cmdCmd(c *instructions.CmdCommand, line int, step *Step) bool {

@@ -11,20 +11,15 @@ import (
 
 // rejected maps instructions vers_build refuses to what to write instead.
 var rejected = map[string]string{
-	"HEALTHCHECK": "remove it; a Vers VM has no container runtime to run health checks, so check the service from outside (for example with a Terraform check block or your monitoring)",
-	"SHELL":       `remove it and name the shell in the command instead, e.g. RUN ["/bin/bash", "-c", "..."]`,
-	"VOLUME":      "remove it; a Vers commit snapshots the whole filesystem, so there are no volumes to declare",
-	"STOPSIGNAL":  "remove it; Vers VMs are stopped through the Vers API, not by signalling a process",
-	"ONBUILD":     "remove it and put the instruction in each Dockerfile that builds FROM this image",
-	"MAINTAINER":  `use LABEL maintainer="name <email>" instead`,
+	"ONBUILD":    "remove it and put the instruction in each Dockerfile that builds FROM this image",
+	"MAINTAINER": `use LABEL maintainer="name <email>" instead`,
 }
 
 // supportedList is named in the advice for unknown instructions.
-const supportedList = "FROM, RUN, COPY, ADD, ENV, ARG, WORKDIR, USER, LABEL, CMD, ENTRYPOINT and EXPOSE"
+const supportedList = "FROM, RUN, COPY, ADD, ENV, ARG, WORKDIR, USER, LABEL, CMD, ENTRYPOINT, EXPOSE, VOLUME, HEALTHCHECK, STOPSIGNAL and SHELL"
 
 // runFlagAdvice says what to do instead of each RUN flag BuildKit knows.
 var runFlagAdvice = map[string]string{
-	"mount":    "use a plain RUN: COPY the files the command needs in an earlier step (a cache or secret mount has no equivalent in a VM snapshot)",
 	"network":  "use a plain RUN; every RUN uses the builder VM's network",
 	"security": "use a plain RUN; every RUN runs as a normal process in the builder VM",
 	"device":   "use a plain RUN; devices cannot be passed into the builder VM",

@@ -24,6 +24,23 @@ type Image struct {
 	User         string            `json:"user,omitempty"`
 	ExposedPorts []string          `json:"exposed_ports,omitempty"`
 	Labels       map[string]string `json:"labels,omitempty"`
+	// Volumes, Healthcheck, StopSignal and Shell are recorded as Docker
+	// records them; nothing in Vers acts on them.
+	Volumes     []string     `json:"volumes,omitempty"`
+	Healthcheck *Healthcheck `json:"healthcheck,omitempty"`
+	StopSignal  string       `json:"stop_signal,omitempty"`
+	Shell       []string     `json:"shell,omitempty"`
+}
+
+// Healthcheck is a HEALTHCHECK: Test as Docker records it ("CMD", ...,
+// "CMD-SHELL", ... or "NONE"), durations as Go duration strings.
+type Healthcheck struct {
+	Test          []string `json:"test,omitempty"`
+	Interval      string   `json:"interval,omitempty"`
+	Timeout       string   `json:"timeout,omitempty"`
+	StartPeriod   string   `json:"start_period,omitempty"`
+	StartInterval string   `json:"start_interval,omitempty"`
+	Retries       int      `json:"retries,omitempty"`
 }
 
 // Record is what one layer commit carries.

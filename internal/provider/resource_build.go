@@ -76,10 +76,19 @@ func (r *BuildResource) ValidateConfig(ctx context.Context, req resource.Validat
 		resp.Diagnostics.Append(dockerfileDiagnostics(err, attr)...)
 		return
 	}
-	if df.From.Kind == dockerfile.FromScratch && spec.VMConfig == nil {
-		resp.Diagnostics.AddAttributeError(path.Root("vm_config"), "vm_config is required for FROM scratch",
-			fmt.Sprintf("Dockerfile:%d: FROM scratch starts a new root filesystem, and Vers needs its size. "+
-				"Add vm_config = { vcpu_count = 1, mem_size_mib = 1024, fs_size_mib = 2048 } (or FROM an existing repo:tag).", df.From.Line))
+	for _, i := range df.Needed() {
+		if f := df.Stages[i].From; f.Kind == dockerfile.FromScratch && spec.VMConfig == nil {
+			resp.Diagnostics.AddAttributeError(path.Root("vm_config"), "vm_config is required for FROM scratch",
+				fmt.Sprintf("Dockerfile:%d: FROM scratch starts a new root filesystem, and Vers needs its size. "+
+					"Add vm_config = { vcpu_count = 1, mem_size_mib = 1024, fs_size_mib = 2048 } (or FROM an existing repo:tag).", f.Line))
+			break
+		}
+	}
+	if secrets, known, diags := readSecrets(ctx, req.Config); known && !diags.HasError() {
+		if err := build.CheckSecrets(df, secrets, "Dockerfile"); err != nil {
+			d, _ := secretDiagnostics(err)
+			resp.Diagnostics.Append(d...)
+		}
 	}
 	for _, w := range df.Warnings {
 		resp.Diagnostics.AddAttributeWarning(attr, "Dockerfile warning", w)
@@ -106,6 +115,12 @@ func (r *BuildResource) Create(ctx context.Context, req resource.CreateRequest, 
 		resp.Diagnostics.AddError("Build inputs are still unknown", "This is a bug: Terraform should know every input at apply time.")
 		return
 	}
+	secrets, _, diags := readSecrets(ctx, req.Config)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	spec.Secrets = secrets
 	prep, err := build.Prepare(ctx, spec)
 	if err != nil {
 		attr := path.Root("dockerfile")
@@ -123,6 +138,14 @@ func (r *BuildResource) Create(ctx context.Context, req resource.CreateRequest, 
 				plan.ContextHash.ValueString(), prep.ContextHash))
 		return
 	}
+
+	if err := build.CheckSecrets(prep.Dockerfile, secrets, prep.DockerfileName); err != nil {
+		d, _ := secretDiagnostics(err)
+		resp.Diagnostics.Append(d...)
+		return
+	}
+	// Write-only: Terraform never stores it, and neither do we.
+	plan.Secrets = types.MapNull(types.StringType)
 
 	buildID := uuid.NewString()
 	ctx = tflog.NewSubsystem(ctx, buildLogSubsystem)

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -22,6 +23,7 @@ type buildInputs struct {
 	Dockerfile        types.String `tfsdk:"dockerfile"`
 	DockerfileContent types.String `tfsdk:"dockerfile_content"`
 	BuildArgs         types.Map    `tfsdk:"build_args"`
+	Target            types.String `tfsdk:"target"`
 	// VMConfig is read as an object first: during validation it may be
 	// unknown (a variable), which a struct pointer cannot hold.
 	VMConfig types.Object `tfsdk:"vm_config"`
@@ -35,14 +37,14 @@ func readBuildInputs(ctx context.Context, get func(context.Context, path.Path, a
 	var diags diag.Diagnostics
 	for name, target := range map[string]any{
 		"context": &in.Context, "dockerfile": &in.Dockerfile, "dockerfile_content": &in.DockerfileContent,
-		"build_args": &in.BuildArgs, "vm_config": &in.VMConfig,
+		"build_args": &in.BuildArgs, "vm_config": &in.VMConfig, "target": &in.Target,
 	} {
 		diags.Append(get(ctx, path.Root(name), target)...)
 	}
 	if diags.HasError() {
 		return build.Spec{}, false, diags
 	}
-	if in.Context.IsUnknown() || in.Dockerfile.IsUnknown() || in.DockerfileContent.IsUnknown() || in.BuildArgs.IsUnknown() {
+	if in.Context.IsUnknown() || in.Dockerfile.IsUnknown() || in.DockerfileContent.IsUnknown() || in.BuildArgs.IsUnknown() || in.Target.IsUnknown() {
 		return build.Spec{}, false, diags
 	}
 	if in.VMConfig.IsUnknown() {
@@ -63,7 +65,7 @@ func readBuildInputs(ctx context.Context, get func(context.Context, path.Path, a
 	}
 	args := map[string]types.String{}
 	diags.Append(in.BuildArgs.ElementsAs(ctx, &args, false)...)
-	spec := build.Spec{ContextDir: in.Context.ValueString(), BuildArgs: map[string]string{}}
+	spec := build.Spec{ContextDir: in.Context.ValueString(), BuildArgs: map[string]string{}, Target: in.Target.ValueString()}
 	for k, v := range args {
 		if v.IsUnknown() {
 			return build.Spec{}, false, diags
@@ -83,6 +85,53 @@ func readBuildInputs(ctx context.Context, get func(context.Context, path.Path, a
 		spec.VMConfig = &cfg
 	}
 	return spec, true, diags
+}
+
+// readSecrets reads the write-only secrets from the configuration (the only
+// place Terraform sends them). known is false while a value is unknown.
+func readSecrets(ctx context.Context, config tfsdk.Config) (map[string]string, bool, diag.Diagnostics) {
+	var m types.Map
+	diags := config.GetAttribute(ctx, path.Root("secrets"), &m)
+	if diags.HasError() || m.IsUnknown() {
+		return nil, false, diags
+	}
+	if m.IsNull() {
+		return nil, true, diags
+	}
+	vals := map[string]types.String{}
+	diags.Append(m.ElementsAs(ctx, &vals, false)...)
+	out := make(map[string]string, len(vals))
+	for k, v := range vals {
+		if v.IsUnknown() {
+			return nil, false, diags
+		}
+		out[k] = v.ValueString()
+	}
+	return out, true, diags
+}
+
+// secretDiagnostics phrases a missing required secret for Terraform. The
+// message names the id only, never a value.
+func secretDiagnostics(err error) (diag.Diagnostics, bool) {
+	var diags diag.Diagnostics
+	var missing *build.MissingSecretError
+	if !errors.As(err, &missing) {
+		return diags, false
+	}
+	diags.AddAttributeError(path.Root("secrets"), "Missing build secret",
+		fmt.Sprintf("%s:%d: RUN --mount=type=secret,id=%s,required=true needs a value: add secrets = { %s = ... } to the vers_build "+
+			"(from an ephemeral variable or resource, so it stays out of plan and state).", missing.File, missing.Line, missing.ID, hclKey(missing.ID)))
+	return diags, true
+}
+
+// hclKey quotes a map key when HCL needs it.
+func hclKey(k string) string {
+	for _, r := range k {
+		if !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return fmt.Sprintf("%q", k)
+		}
+	}
+	return k
 }
 
 // dockerfileDiagnostics turns parse errors into one diagnostic per

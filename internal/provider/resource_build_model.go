@@ -22,6 +22,8 @@ type buildModel struct {
 	Dockerfile             types.String   `tfsdk:"dockerfile"`
 	DockerfileContent      types.String   `tfsdk:"dockerfile_content"`
 	BuildArgs              types.Map      `tfsdk:"build_args"`
+	Target                 types.String   `tfsdk:"target"`
+	Secrets                types.Map      `tfsdk:"secrets"`
 	VMConfig               *vmConfigModel `tfsdk:"vm_config"`
 	Triggers               types.Map      `tfsdk:"triggers"`
 	KeepFailedBuilder      types.Bool     `tfsdk:"keep_failed_builder"`

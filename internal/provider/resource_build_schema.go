@@ -54,6 +54,22 @@ func buildSchema(ctx context.Context) schema.Schema {
 				ElementType:         types.StringType,
 				Optional:            true,
 			},
+			"target": schema.StringAttribute{
+				MarkdownDescription: "The stage of a multi-stage Dockerfile to build, by its `AS` name (like `docker build --target`). " +
+					"Default: the last stage. Only the stages it needs (through `FROM <stage>`, `COPY --from` and `RUN --mount=type=bind,from=`) are built.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"secrets": schema.MapAttribute{
+				MarkdownDescription: "Build secrets for `RUN --mount=type=secret,id=NAME[,target=PATH][,env=VAR][,required=true]`, by id. " +
+					"**Write-only** (Terraform 1.11+): never stored in the plan or state; pass them from an ephemeral variable or " +
+					"ephemeral resource. A secret exists only while the RUN that mounts it runs, never in a layer commit, and only its " +
+					"id is part of the cache key, so changing a value does not rebuild (as in Docker); add the value's version to " +
+					"`triggers` when it should.",
+				ElementType: types.StringType,
+				Optional:    true,
+				WriteOnly:   true,
+			},
 			"vm_config": vmConfigSchema("Size of the builder VM for a `FROM scratch` Dockerfile (required then, ignored otherwise: a "+
 				"`FROM repo:tag` build inherits the base commit's VM).", nil),
 			"triggers": schema.MapAttribute{

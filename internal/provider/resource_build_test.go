@@ -227,8 +227,11 @@ func TestAccBuild_planTimeErrors(t *testing.T) {
 	}
 	vm := "vm_config = { vcpu_count = 1 }"
 	cases := map[string]struct{ config, want string }{
-		"HEALTHCHECK":               {inline("FROM scratch\nRUN true\nHEALTHCHECK CMD true\n", vm), `Dockerfile:3: HEALTHCHECK`},
-		"multi-stage":               {inline("FROM base:v1 AS build\nRUN true\n", ""), `Dockerfile:1:.*(?i)stage`},
+		"ONBUILD":                   {inline("FROM scratch\nRUN true\nONBUILD RUN true\n", vm), `Dockerfile:3: ONBUILD`},
+		"unknown target":            {inline("FROM base:v1 AS build\nRUN true\n", `target = "nope"`), `(?s)Dockerfile:1:.*no build.*stage.*named.*nope.*stages:.*build`},
+		"digest FROM":               {inline("FROM node:24@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n", ""), `(?s)Dockerfile:1:.*digest.*is.*not.*a.*Vers.*reference`},
+		"missing required secret":   {inline("FROM scratch\nRUN --mount=type=secret,id=t,required=true true\n", vm), `(?s)Dockerfile:2:.*id=t,required=true.*needs.*a.*value`},
+		"later stage error shown":   {inline("FROM scratch AS a\nRUN true\nFROM a\nEXPOSE 0\n", vm), `Dockerfile:4: EXPOSE 0`},
 		"FROM scratch no vm_config": {inline("FROM scratch\nRUN true\n", ""), `(?s)vm_config.*Dockerfile:1`},
 		"missing COPY source":       {inline("FROM scratch\n\nCOPY missing.txt /\n", vm), `Dockerfile:3: COPY`},
 	}

@@ -21,15 +21,16 @@ type tfRow struct {
 	want  string // regexp the output must match (case-insensitive)
 }
 
-func buildRow(name, dockerfile, want string) tfRow {
+func buildRow(name, dockerfile, want string, extra ...string) tfRow {
 	return tfRow{name: "dockerfile/" + name, want: want, files: map[string]string{"app/f.txt": "x\n", "app/a.tar.gz": "not really gzip"},
 		hcl: fmt.Sprintf(`provider "vers" {}
 resource "vers_build" "b" {
   context            = "${path.module}/app"
   dockerfile_content = %q
   vm_config          = { vcpu_count = 1, mem_size_mib = 256, fs_size_mib = 512 }
+  %s
 }
-`, dockerfile)}
+`, dockerfile, strings.Join(extra, "\n"))}
 }
 
 func attrRow(name, resource, want string) tfRow {
@@ -43,15 +44,17 @@ func providerRow(name, settings, want string) tfRow {
 
 func badTerraformRows(caDir string) []tfRow {
 	return []tfRow{
-		buildRow("HEALTHCHECK", "FROM scratch\nHEALTHCHECK CMD true\n", `HEALTHCHECK`),
-		buildRow("SHELL", "FROM scratch\nSHELL [\"/bin/bash\", \"-c\"]\n", `SHELL`),
-		buildRow("VOLUME", "FROM scratch\nVOLUME /data\n", `VOLUME`),
-		buildRow("STOPSIGNAL", "FROM scratch\nSTOPSIGNAL SIGTERM\n", `STOPSIGNAL`),
+		buildRow("HEALTHCHECK without command", "FROM scratch\nHEALTHCHECK CMD\n", `HEALTHCHECK|CMD`),
+		buildRow("SHELL not JSON", "FROM scratch\nSHELL /bin/bash -c\n", `SHELL`),
+		buildRow("STOPSIGNAL bad", "FROM scratch\nSTOPSIGNAL NOT A SIGNAL\n", `STOPSIGNAL`),
 		buildRow("ONBUILD", "FROM scratch\nONBUILD RUN true\n", `ONBUILD`),
-		buildRow("multi-stage AS", "FROM scratch AS base\nRUN true\n", `named build stage|multi-stage`),
-		buildRow("two FROMs", "FROM scratch\nRUN true\nFROM scratch\n", `multi-stage|FROM`),
-		buildRow("COPY --from", "FROM scratch\nCOPY --from=base /x /y\n", `--from`),
-		buildRow("ADD URL", "FROM scratch\nADD https://example.com/x.tgz /x\n", `URL`),
+		buildRow("stage name twice", "FROM scratch AS base\nRUN true\nFROM scratch AS base\n", `already used`),
+		buildRow("unknown target", "FROM scratch AS base\nRUN true\n", `no build stage`, `target = "nope"`),
+		buildRow("COPY --from a later stage", "FROM scratch\nCOPY --from=later /x /y\nFROM scratch AS later\n", `--from`),
+		buildRow("FROM digest", "FROM node:24@sha256:abc\n", `digest`),
+		buildRow("FROM registry", "FROM ghcr.io/a/b:1\n", `registry`),
+		buildRow("RUN --mount ssh", "FROM scratch\nRUN --mount=type=ssh true\n", `type=ssh`),
+		buildRow("ADD git URL", "FROM scratch\nADD https://github.com/o/r.git /x\n", `Git`),
 		buildRow("ADD archive", "FROM scratch\nADD a.tar.gz /x/\n", `archive|extract`),
 		buildRow("unknown instruction", "FROM scratch\nFORM scratch\n", `unknown instruction|FORM`),
 		buildRow("empty", "", `empty|FROM`),

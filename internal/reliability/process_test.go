@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 
 	"os/exec"
 	"path/filepath"
@@ -57,7 +58,8 @@ func newVersdProcess(t *testing.T) *versdProcess {
 // start launches versd and waits for its export lines.
 func (p *versdProcess) start(t *testing.T) {
 	t.Helper()
-	p.cmd = exec.Command(p.bin, "--listen", p.listen, "--ssh-listen", p.sshListen, "--data", p.dataDir, "--api-key", apiKey, "--quiet")
+	p.cmd = exec.Command(p.bin, "--listen", p.listen, "--ssh-listen", p.sshListen, "--data", p.dataDir, "--quiet")
+	p.cmd.Env = append(os.Environ(), "VERSD_API_KEY="+apiKey)
 	p.cmd.Stderr = p.log
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {

@@ -35,8 +35,13 @@ func (s *Server) commit(ctx context.Context, vmID, commitID string, name, descri
 		var derived bool
 		commitID, derived = newObjectID(ctx, "commit")
 		if derived {
-			// An earlier attempt of this request made it before a crash.
+			// An earlier attempt of this request made it before a crash. The
+			// id is secret-keyed, but check the source anyway: another VM's
+			// commit is never this request's answer.
 			if c, err := s.db.GetCommit(ctx, commitID); err == nil {
+				if c.ParentVMID == nil || *c.ParentVMID != vm.ID {
+					return store.Commit{}, conflict("commit %s already exists and is not a snapshot of VM %s", commitID, vm.ID)
+				}
 				return c, nil
 			}
 		}

@@ -3,6 +3,7 @@ package versd
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -22,8 +23,8 @@ func decodeExec(r *http.Request) (vers.ExecRequest, error) {
 	if len(req.Command) == 0 || req.Command[0] == "" {
 		return req, badRequest("command is required: a non-empty array such as [\"sh\",\"-c\",\"echo hi\"]")
 	}
-	if req.TimeoutSecs < 0 {
-		return req, badRequest("timeout_secs must be 0 (no timeout) or positive, got %d", req.TimeoutSecs)
+	if req.TimeoutSecs < 0 || req.TimeoutSecs > maxTimeoutSecs {
+		return req, badRequest("timeout_secs must be from 0 (no timeout) to %d (one week), got %d", maxTimeoutSecs, req.TimeoutSecs)
 	}
 	for k := range req.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
@@ -61,10 +62,10 @@ func (s *Server) startExec(r *http.Request, vm store.VM, req vers.ExecRequest) (
 		code, err := s.vms.Exec(s.execCtx, vm.ID, spec, strings.NewReader(req.Stdin), stdout, stderr)
 		if err != nil {
 			apiErr := mapRuntimeError(err)
-			rec.append(vers.StreamLine{Type: vers.StreamLineError, Code: "exec_failed", Message: apiErr.Error()})
+			s.execs.appendLine(rec, vers.StreamLine{Type: vers.StreamLineError, Code: "exec_failed", Message: apiErr.Error()})
 			return
 		}
-		rec.append(vers.StreamLine{Type: vers.StreamLineExit, ExitCode: &code})
+		s.execs.appendLine(rec, vers.StreamLine{Type: vers.StreamLineExit, ExitCode: &code})
 	}()
 	return rec, nil
 }
@@ -152,11 +153,18 @@ func (s *Server) execAttach(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case req.FromLatest:
 		cursor = rec.lastCursor()
+		if _, done, _ := rec.after(cursor); done {
+			cursor-- // a finished exec: replay its exit line instead of waiting forever
+		}
 	case req.Cursor != nil:
-		if *req.Cursor < 0 {
-			return badRequest("cursor must not be negative")
+		if *req.Cursor < 0 || *req.Cursor > rec.lastCursor() {
+			return badRequest("cursor %d is outside this exec's output (0 to %d)", *req.Cursor, rec.lastCursor())
 		}
 		cursor = *req.Cursor
+	}
+	if oldest := rec.oldest(); cursor+1 < oldest {
+		return errorf(http.StatusGone, "output of exec %s before cursor %d was discarded to stay within versd's memory budget; re-attach with cursor %d or later, or from_latest",
+			truncate(req.ExecID, 128), oldest, oldest-1)
 	}
 	s.follow(w, r, rec, cursor)
 	return nil
@@ -174,6 +182,15 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request, rec *execRecord,
 	written := 0
 	for {
 		lines, _, changed := rec.after(cursor)
+		if len(lines) > 0 && lines[0].Cursor > cursor+1 {
+			// This reader fell behind the memory budget: say so rather than
+			// skip output silently.
+			b, _ := json.Marshal(vers.StreamLine{Type: vers.StreamLineError, ExecID: rec.id, Code: "output_discarded",
+				Message: fmt.Sprintf("output after cursor %d was discarded to stay within versd's memory budget; the command keeps running, re-attach from_latest", cursor)})
+			_, _ = w.Write(append(b, '\n'))
+			_ = rc.Flush()
+			return
+		}
 		for _, l := range lines {
 			final := l.Type != vers.StreamLineChunk
 			if cut && (written > 0 || final) {

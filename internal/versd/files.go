@@ -43,7 +43,8 @@ func vmPath(p string) (string, error) {
 // openVMFiles opens an SFTP session served inside the running VM: every
 // file the API reads or writes is read or written by a process of the VM,
 // with its privileges. The caller holds the VM lock, so a commit cannot swap
-// the VM's root underneath.
+// the VM's root underneath. The session closes when the request ends, so a
+// VM process that never answers (a FIFO swapped in) cannot hold the lock.
 func (s *Server) openVMFiles(ctx context.Context, vm store.VM) (*sftp.Client, error) {
 	if vm.State == vers.VMStatePaused {
 		return nil, conflict("VM is paused; resume it with PATCH /api/v1/vm/{id}/state {\"state\":\"Running\"}")
@@ -57,6 +58,7 @@ func (s *Server) openVMFiles(ctx context.Context, vm store.VM) (*sftp.Client, er
 		rw.Close()
 		return nil, mapRuntimeError(fmt.Errorf("%w (the VM's file server did not answer: %v)", errVMNotRunning, err))
 	}
+	context.AfterFunc(ctx, func() { c.Close() })
 	return c, nil
 }
 
@@ -72,6 +74,45 @@ func fileError(p string, err error) error {
 		return err
 	}
 	return badRequest("%s: %v", truncate(p, 200), err)
+}
+
+// openRegular opens a file of the VM that must be a regular file. FIFOs,
+// devices and directories are refused before they are opened (opening some
+// has side effects or blocks), and the type is checked again on the open
+// file before a byte moves.
+func openRegular(c *sftp.Client, p, shown string, flag int) (*sftp.File, error) {
+	if st, err := c.Stat(p); err == nil && !st.Mode().IsRegular() {
+		return nil, notRegular(shown, st.Mode())
+	}
+	f, err := c.OpenFile(p, flag)
+	if err != nil {
+		return nil, fileError(shown, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fileError(shown, err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, notRegular(shown, st.Mode())
+	}
+	return f, nil
+}
+
+func notRegular(p string, mode fs.FileMode) error {
+	kind := "a special file"
+	switch {
+	case mode.IsDir():
+		kind = "a directory"
+	case mode&fs.ModeNamedPipe != 0:
+		kind = "a FIFO"
+	case mode&fs.ModeSocket != 0:
+		kind = "a socket"
+	case mode&fs.ModeDevice != 0:
+		kind = "a device"
+	}
+	return badRequest("%s is not a regular file (it is %s); the files API reads and writes regular files only", truncate(p, 200), kind)
 }
 
 func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
@@ -91,17 +132,14 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer c.Close()
-	f, err := c.Open(rel)
+	f, err := openRegular(c, rel, p, os.O_RDONLY)
 	if err != nil {
-		return fileError(p, err)
+		return err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
 		return fileError(p, err)
-	}
-	if !st.Mode().IsRegular() {
-		return badRequest("%s is not a regular file", truncate(p, 200))
 	}
 	if st.Size() > maxFileRead {
 		return errorf(http.StatusRequestEntityTooLarge, "%s is %d bytes; the files API returns at most %d (use SFTP for large files)", truncate(p, 200), st.Size(), maxFileRead)
@@ -119,22 +157,16 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Path       string `json:"path"`
-		ContentB64 string `json:"content_b64"`
-		Mode       *int64 `json:"mode"`
-		CreateDirs bool   `json:"create_dirs"`
-	}
-	if err := decodeJSON(r, &req, false); err != nil {
+	// The content is spooled to disk before the VM lock is taken: a slow
+	// upload must not hold up a commit or a delete of the VM.
+	req, err := readFileUpload(r.Body, s.spoolDir)
+	if err != nil {
 		return err
 	}
+	defer req.Content.Close()
 	rel, err := vmPath(req.Path)
 	if err != nil {
 		return err
-	}
-	data, err := base64.StdEncoding.DecodeString(req.ContentB64)
-	if err != nil {
-		return badRequest("content_b64 is not valid standard base64: %v", err)
 	}
 	mode := os.FileMode(0o644)
 	if req.Mode != nil {
@@ -157,11 +189,15 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	f, err := c.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+	f, err := openRegular(c, rel, req.Path, os.O_WRONLY|os.O_CREATE)
 	if err != nil {
+		return err
+	}
+	if err := f.Truncate(0); err != nil {
+		f.Close()
 		return fileError(req.Path, err)
 	}
-	if _, err := f.Write(data); err != nil {
+	if _, err := io.Copy(f, req.Content); err != nil {
 		f.Close()
 		return fileError(req.Path, err)
 	}
@@ -171,7 +207,7 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 	if err := c.Chmod(rel, mode); err != nil {
 		return fileError(req.Path, err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"path": rel, "size": len(data)})
+	writeJSON(w, http.StatusOK, map[string]any{"path": rel, "size": req.Size})
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -218,8 +219,11 @@ func (k *idempotencyKeys) lock(key string) func() {
 
 // idempotent wraps a creating POST: with X-Idempotency-Key, the first
 // response below 500 is stored in SQLite (so it survives a restart) and a
-// replay of the same key on the same path gets it back unchanged instead of
-// creating a second object. A lost response is thus safe to retry.
+// replay of the same key on the same path with the same body gets it back
+// unchanged instead of creating a second object. A lost response is thus
+// safe to retry. The same key with a different body is refused with 422, as
+// the IETF Idempotency-Key draft says: replaying the first answer would tell
+// the second caller that something it did not ask for happened.
 func (s *Server) idempotent(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("X-Idempotency-Key")
@@ -231,12 +235,26 @@ func (s *Server) idempotent(h http.HandlerFunc) http.HandlerFunc {
 			writeError(w, badRequest("X-Idempotency-Key is longer than 255 characters"))
 			return
 		}
+		// Creating POSTs are small (limitBody caps them at maxBodyBytes).
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeError(w, bodyReadError(err))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		route := r.Method + " " + r.URL.Path
+		reqHash := requestHash(r.Method, r.URL.Path, body)
 		unlock := s.idemKeys.lock(route + "\x00" + key)
 		defer unlock()
 		stored, ok, err := s.db.GetIdempotent(r.Context(), key, route)
 		if err != nil {
 			writeError(w, fmt.Errorf("reading the idempotency record: %w", err))
+			return
+		}
+		if ok && stored.RequestHash != "" && stored.RequestHash != reqHash {
+			writeError(w, errorf(http.StatusUnprocessableEntity,
+				"X-Idempotency-Key %q was already used for a different request to %s; use a new key for a new request",
+				truncate(key, 64), r.URL.Path))
 			return
 		}
 		if ok {
@@ -247,9 +265,9 @@ func (s *Server) idempotent(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		buf := newBufferedResponse()
-		h(buf, r.WithContext(withIdempotencyScope(r.Context(), route+"\x00"+key)))
+		h(buf, r.WithContext(withIdempotencyScope(r.Context(), s.idempotencyScope(key, reqHash))))
 		if buf.status < 500 {
-			rec := store.Idempotent{Status: buf.status, ContentType: buf.header.Get("Content-Type"), Body: buf.body.Bytes()}
+			rec := store.Idempotent{RequestHash: reqHash, Status: buf.status, ContentType: buf.header.Get("Content-Type"), Body: buf.body.Bytes()}
 			if err := s.db.PutIdempotent(context.WithoutCancel(r.Context()), key, route, rec, store.Now()); err != nil {
 				s.logf("versd: storing the idempotency record failed: %v", err)
 			}

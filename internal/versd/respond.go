@@ -61,6 +61,15 @@ func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, ae.status, vers.ErrorResponse{Error: ae.msg, Success: false})
 }
 
+// bodyReadError maps a failed body read: over the limit is 413.
+func bodyReadError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return errorf(http.StatusRequestEntityTooLarge, "request body is larger than the %d byte limit", tooBig.Limit)
+	}
+	return badRequest("reading the request body failed: %v", err)
+}
+
 // decodeJSON reads a JSON body into dst. Unknown fields are accepted for
 // forward compatibility (newer SDKs send more); wrong types, trailing data
 // and oversized bodies are not. An empty body is allowed only when
@@ -68,11 +77,7 @@ func writeError(w http.ResponseWriter, err error) {
 func decodeJSON(r *http.Request, dst any, optional bool) error {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return errorf(http.StatusRequestEntityTooLarge, "request body is larger than the %d byte limit", tooBig.Limit)
-		}
-		return badRequest("reading the request body failed: %v", err)
+		return bodyReadError(err)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		if optional {

@@ -43,6 +43,9 @@ type Options struct {
 	// Middleware wraps the whole HTTP handler (tests observe or alter traffic).
 	Middleware func(http.Handler) http.Handler
 	Faults     FaultOptions // off unless Faults.Rate > 0
+	// ExecOutputBudget caps the exec output kept for re-attach and logs,
+	// over all VMs; 0 means DefaultExecOutputBudget.
+	ExecOutputBudget int64
 }
 
 // Server is a running versd.
@@ -69,9 +72,11 @@ type Server struct {
 	// layer the sandbox made but the database does not know yet.
 	layerMu sync.RWMutex
 	// vmLocks serialises state changes of one VM (commit, pause, delete).
-	vmLocks  idempotencyKeys
-	idemKeys idempotencyKeys
-	execs    *execRegistry
+	vmLocks    idempotencyKeys
+	idemKeys   idempotencyKeys
+	idemSecret []byte // keys the ids derived from X-Idempotency-Key
+	spoolDir   string // uploads are staged here, never held in memory
+	execs      *execRegistry
 	// execCtx outlives requests (a stream can be re-attached) and ends at Close.
 	execCtx    context.Context
 	execCancel context.CancelFunc
@@ -116,9 +121,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("versd: creating the data directory: %w", err)
 	}
+	// The directory may have existed with a wider mode; it holds every VM's
+	// private key, so only versd's user may enter it.
+	if err := os.Chmod(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("versd: restricting the data directory: %w", err)
+	}
 	s := &Server{
 		APIKey: opts.APIKey, VMDomain: opts.VMDomain, DataDir: dataDir,
-		opts: opts, logf: opts.Logf, execs: newExecRegistry(),
+		opts: opts, logf: opts.Logf, execs: newExecRegistry(opts.ExecOutputBudget),
 		stats: Stats{Requests: map[string]int{}}, serveDone: make(chan struct{}),
 	}
 	s.execCtx, s.execCancel = context.WithCancel(context.Background())
@@ -137,6 +147,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("versd: %w", err)
 	}
 	if s.ownerID, err = s.db.SetMetaIfAbsent(ctx, "owner_id", uuid.NewString()); err != nil {
+		return nil, fmt.Errorf("versd: %w", err)
+	}
+	s.spoolDir = filepath.Join(dataDir, "spool")
+	if err := os.MkdirAll(s.spoolDir, 0o700); err != nil {
+		return nil, fmt.Errorf("versd: %w", err)
+	}
+	if s.idemSecret, err = loadIdempotencySecret(ctx, s.db); err != nil {
 		return nil, fmt.Errorf("versd: %w", err)
 	}
 	if s.vms, err = openSandbox(dataDir, opts.BaseRootfs, opts.Runtime, opts.Logf); err != nil {

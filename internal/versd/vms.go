@@ -179,15 +179,18 @@ func (s *Server) newRoot(w http.ResponseWriter, r *http.Request) error {
 	}
 	cfg := *req.VMConfig
 	for _, f := range []struct {
-		name string
-		v    **int64
-		def  int64
-	}{{"vcpu_count", &cfg.VcpuCount, defaultVcpu}, {"mem_size_mib", &cfg.MemSizeMib, defaultMem}, {"fs_size_mib", &cfg.FsSizeMib, defaultFsMiB}} {
+		name     string
+		v        **int64
+		def, max int64
+	}{{"vcpu_count", &cfg.VcpuCount, defaultVcpu, maxVcpuCount}, {"mem_size_mib", &cfg.MemSizeMib, defaultMem, maxMemSizeMib},
+		{"fs_size_mib", &cfg.FsSizeMib, defaultFsMiB, maxFsSizeMib}} {
 		if *f.v == nil {
 			d := f.def
 			*f.v = &d
 		} else if **f.v <= 0 {
 			return badRequest("vm_config.%s must be a positive number, got %d", f.name, **f.v)
+		} else if **f.v > f.max {
+			return badRequest("vm_config.%s is %d; the maximum is %d", f.name, **f.v, f.max)
 		}
 	}
 	if err := checkHostFits(cfg); err != nil {
@@ -501,6 +504,9 @@ func (s *Server) resizeDisk(w http.ResponseWriter, r *http.Request) error {
 	current := int64(defaultFsMiB)
 	if v, ok := cfg["fs_size_mib"].(float64); ok {
 		current = int64(v)
+	}
+	if *req.FsSizeMib > maxFsSizeMib {
+		return badRequest("fs_size_mib is %d; the maximum is %d", *req.FsSizeMib, maxFsSizeMib)
 	}
 	if *req.FsSizeMib <= current {
 		return badRequest("new size must be greater than current size (%d MiB)", current)

@@ -31,10 +31,11 @@ func main() {
 
 func run() error {
 	var (
-		opts      versd.Options
-		apiKey    = flag.String("api-key", "", "bearer key clients must send (default: $VERSD_API_KEY, else one generated and kept in the data directory)")
-		faultKind = flag.String("fault-kinds", "", "comma-separated fault kinds to inject: "+strings.Join(versd.FaultKinds, ","))
-		quiet     = flag.Bool("quiet", false, "do not log one line per request")
+		opts       versd.Options
+		apiKey     = flag.String("api-key", "", "DEPRECATED: visible to every local user in /proc/<pid>/cmdline; use $VERSD_API_KEY or --api-key-file")
+		apiKeyFile = flag.String("api-key-file", "", "file holding the bearer key clients must send (default: $VERSD_API_KEY, else one generated and kept in the data directory)")
+		faultKind  = flag.String("fault-kinds", "", "comma-separated fault kinds to inject: "+strings.Join(versd.FaultKinds, ","))
+		quiet      = flag.Bool("quiet", false, "do not log one line per request")
 	)
 	flag.StringVar(&opts.Listen, "listen", "127.0.0.1:8787", "HTTP API address")
 	flag.StringVar(&opts.SSHListen, "ssh-listen", "127.0.0.1:8443", "SSH-over-TLS gateway address")
@@ -59,10 +60,25 @@ func run() error {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating the data directory: %w", err)
 	}
+	logger := log.New(os.Stderr, "", log.LstdFlags)
+	if *apiKey != "" {
+		logger.Printf("versd: warning: --api-key is visible to every local user (ps, /proc/<pid>/cmdline); use VERSD_API_KEY or --api-key-file instead")
+	}
+	if *apiKeyFile != "" {
+		if *apiKey != "" {
+			return errors.New("--api-key and --api-key-file both given; keep --api-key-file")
+		}
+		data, err := os.ReadFile(*apiKeyFile)
+		if err != nil {
+			return fmt.Errorf("reading --api-key-file: %w", err)
+		}
+		if *apiKey = strings.TrimSpace(string(data)); *apiKey == "" {
+			return fmt.Errorf("--api-key-file %s is empty", *apiKeyFile)
+		}
+	}
 	if opts.APIKey, err = resolveAPIKey(*apiKey, opts.DataDir); err != nil {
 		return err
 	}
-	logger := log.New(os.Stderr, "", log.LstdFlags)
 	opts.Logf = logger.Printf
 	if *quiet {
 		opts.Logf = func(format string, args ...any) {
@@ -88,7 +104,7 @@ func run() error {
 	return srv.Close()
 }
 
-// resolveAPIKey picks the flag, then $VERSD_API_KEY, then the key stored in
+// resolveAPIKey picks the flag (or the file it names), then $VERSD_API_KEY, then the key stored in
 // the data directory, and otherwise generates and stores one, so restarts
 // keep the key users already exported.
 func resolveAPIKey(flagKey, dataDir string) (string, error) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,5 +105,56 @@ func TestCommandServesAndStops(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("versd did not stop within 30 s of SIGINT")
+	}
+}
+
+// The key from --api-key-file (or VERSD_API_KEY) never appears on the
+// command line other local users can read; --api-key still works but warns.
+func TestAPIKeyStaysOffTheCommandLine(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "versd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte("file-key-123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (exported, stderr string, cmdline []byte) {
+		t.Helper()
+		args = append([]string{"--listen", "127.0.0.1:0", "--ssh-listen", "127.0.0.1:0", "--data", t.TempDir(), "--quiet"}, args...)
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "VERSD_API_KEY=")
+		var errBuf strings.Builder
+		cmd.Stderr = &errBuf
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "export VERS_API_KEY="); ok {
+				exported = strings.Trim(v, `'"`)
+				break
+			}
+		}
+		cmdline, _ = os.ReadFile(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "cmdline"))
+		cmd.Process.Kill()
+		cmd.Wait()
+		return exported, errBuf.String(), cmdline
+	}
+	key, stderr, cmdline := run("--api-key-file", keyFile)
+	if key != "file-key-123" {
+		t.Fatalf("exported key %q, want the file's; stderr:\n%s", key, stderr)
+	}
+	if strings.Contains(string(cmdline), "file-key-123") || strings.Contains(stderr, "file-key-123") {
+		t.Fatal("the key from the file is visible in the command line or the log")
+	}
+	key, stderr, _ = run("--api-key", "flag-key-456")
+	if key != "flag-key-456" || !strings.Contains(stderr, "--api-key is visible to every local user") {
+		t.Fatalf("--api-key: exported %q, stderr:\n%s", key, stderr)
 	}
 }

@@ -135,31 +135,33 @@ func (m *Manager) RecoverCommit(vmID, layerID string) (bool, error) {
 	if _, err := m.readLayer(layerID); err == nil {
 		return true, os.RemoveAll(staging)
 	}
+	root := filepath.Join(staging, "root")
+	if _, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {
+		// The crash came before any data moved (perhaps while layer.json
+		// was half written): the VM still has its writable layer.
+		return false, os.RemoveAll(staging)
+	}
+	// root/ moved in only after layer.json was synced, so it is whole.
 	b, err := os.ReadFile(filepath.Join(staging, layerMetaFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, os.RemoveAll(staging) // the crash came before any data moved
-	} else if err != nil {
+	if err != nil {
 		return false, err
 	}
 	var meta layerMeta
 	if err := json.Unmarshal(b, &meta); err != nil {
 		return false, fmt.Errorf("sandbox: staged layer %s metadata: %w", layerID, err)
 	}
-	root := filepath.Join(staging, "root")
-	if _, err := os.Lstat(root); err == nil {
-		writable := filepath.Join(m.vmDir(vmID), "upper")
-		if meta.Flat {
-			writable = filepath.Join(m.vmDir(vmID), "root")
-		}
-		if err := os.MkdirAll(m.vmDir(vmID), 0o700); err != nil {
-			return false, err
-		}
-		if err := os.Rename(root, writable); err != nil {
-			return false, fmt.Errorf("sandbox: giving VM %s its writable layer back: %w", vmID, err)
-		}
-		if err := syncDir(m.vmDir(vmID)); err != nil {
-			return false, err
-		}
+	writable := filepath.Join(m.vmDir(vmID), "upper")
+	if meta.Flat {
+		writable = filepath.Join(m.vmDir(vmID), "root")
+	}
+	if err := os.MkdirAll(m.vmDir(vmID), 0o700); err != nil {
+		return false, err
+	}
+	if err := os.Rename(root, writable); err != nil {
+		return false, fmt.Errorf("sandbox: giving VM %s its writable layer back: %w", vmID, err)
+	}
+	if err := syncDir(m.vmDir(vmID)); err != nil {
+		return false, err
 	}
 	return false, os.RemoveAll(staging)
 }

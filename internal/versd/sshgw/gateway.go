@@ -16,7 +16,17 @@ import (
 
 // handshakeTimeout bounds the TLS and SSH handshakes together, so a client
 // that connects and says nothing cannot hold a connection open.
-const handshakeTimeout = 20 * time.Second
+const handshakeTimeout = 10 * time.Second
+
+// Connection caps (Options fields of the same names override them). A flood
+// of idle connections used to exhaust versd's file descriptors, which took
+// the HTTP API down with the gateway.
+const (
+	DefaultMaxConns         = 1024 // open connections in total
+	DefaultMaxConnsPerIP    = 64   // open connections from one source address
+	DefaultMaxHandshakes    = 128  // connections not yet authenticated, in total
+	DefaultMaxHandshakesPer = 16   // connections not yet authenticated, per source
+)
 
 // VMTarget is what the gateway needs to know about one VM.
 type VMTarget struct {
@@ -48,8 +58,10 @@ type Options struct {
 	// exactly <vm_id>.<Domain>, or the connection ends before SSH.
 	Domain string
 	// Logf receives connection events; nil discards them. Keys are never
-	// logged.
+	// logged. Refusals and handshake failures are rate-limited.
 	Logf func(string, ...any)
+	// Connection caps; 0 means the Default of the same name.
+	MaxConns, MaxConnsPerIP, MaxHandshakes, MaxHandshakesPerIP int
 }
 
 // Gateway serves SSH inside TLS, one VM per connection chosen by SNI.
@@ -64,8 +76,14 @@ type Gateway struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	limits  connLimits
+	failLog *rateLimitedLog
+
 	mu        sync.Mutex
 	closed    bool
+	perIP     map[string]*ipCount
+	total     int
+	handshake int
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
 	// byVM groups live connections by VM so DisconnectVM can end them when
@@ -97,6 +115,12 @@ func New(opts Options) (*Gateway, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Gateway{
+		limits: connLimits{
+			total: orDefault(opts.MaxConns, DefaultMaxConns), perIP: orDefault(opts.MaxConnsPerIP, DefaultMaxConnsPerIP),
+			handshakes: orDefault(opts.MaxHandshakes, DefaultMaxHandshakes), handshakesPerIP: orDefault(opts.MaxHandshakesPerIP, DefaultMaxHandshakesPer),
+		},
+		failLog: newRateLimitedLog(logf, 5, time.Second),
+		perIP:   make(map[string]*ipCount),
 		tlsConfig: &tls.Config{
 			Certificates: []tls.Certificate{opts.TLSCert},
 			MinVersion:   tls.VersionTLS12,
@@ -153,13 +177,21 @@ func (g *Gateway) Serve(l net.Listener) error {
 			continue
 		}
 		backoff = 0
-		if !g.trackConn(conn) {
+		ip := sourceIP(conn)
+		switch g.admit(conn, ip) {
+		case admitClosed:
 			conn.Close()
 			return nil
+		case admitRefused:
+			// Closing at once frees the descriptor; the refusal is logged
+			// at a bounded rate so a flood cannot fill the disk either.
+			conn.Close()
+			g.failLog.printf("sshgw: %s: refused: connection limit reached", ip)
+			continue
 		}
 		go func() {
-			defer g.untrackConn(conn)
-			g.handleConn(conn)
+			defer g.untrackConn(conn, ip)
+			g.handleConn(conn, ip)
 		}()
 	}
 }
@@ -194,25 +226,90 @@ func (g *Gateway) isClosed() bool {
 	return g.closed
 }
 
-// trackConn registers conn so Close can reach it; it reports false once the
-// gateway is closed.
-func (g *Gateway) trackConn(conn net.Conn) bool {
+type admission int
+
+const (
+	admitOK admission = iota
+	admitRefused
+	admitClosed
+)
+
+// admit counts a new connection from ip against the caps and registers it
+// so Close can reach it; an admitted connection is in its handshake until
+// handshakeDone.
+func (g *Gateway) admit(conn net.Conn, ip string) admission {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
-		return false
+		return admitClosed
 	}
+	c := g.perIP[ip]
+	if c == nil {
+		c = &ipCount{}
+	}
+	if g.total >= g.limits.total || c.open >= g.limits.perIP ||
+		g.handshake >= g.limits.handshakes || c.handshake >= g.limits.handshakesPerIP {
+		return admitRefused
+	}
+	g.perIP[ip] = c
+	c.open++
+	c.handshake++
+	g.total++
+	g.handshake++
 	g.conns[conn] = struct{}{}
 	g.wg.Add(1)
-	return true
+	return admitOK
 }
 
-func (g *Gateway) untrackConn(conn net.Conn) {
+// handshakeDone moves a connection from the handshake count to the open
+// count only (it authenticated, or failed and is about to close).
+func (g *Gateway) handshakeDone(ip string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.handshake--
+	g.perIP[ip].handshake--
+}
+
+func (g *Gateway) untrackConn(conn net.Conn, ip string) {
 	conn.Close()
 	g.mu.Lock()
 	delete(g.conns, conn)
+	g.total--
+	if c := g.perIP[ip]; c != nil {
+		if c.open--; c.open == 0 {
+			delete(g.perIP, ip)
+		}
+	}
 	g.mu.Unlock()
 	g.wg.Done()
+}
+
+// Open reports the connections the gateway holds now and how many of them
+// are still in their handshake.
+func (g *Gateway) Open() (total, handshaking int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.total, g.handshake
+}
+
+type connLimits struct{ total, perIP, handshakes, handshakesPerIP int }
+
+type ipCount struct{ open, handshake int }
+
+func orDefault(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// sourceIP is the connection's remote address without the port.
+func sourceIP(c net.Conn) string {
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
 }
 
 // goTracked runs f on a goroutine that Close waits for.
@@ -230,7 +327,13 @@ func vmIDFromServerName(name string) string {
 	return strings.ToLower(label)
 }
 
-func (g *Gateway) handleConn(raw net.Conn) {
+func (g *Gateway) handleConn(raw net.Conn, ip string) {
+	inHandshake := true
+	defer func() {
+		if inHandshake {
+			g.handshakeDone(ip)
+		}
+	}()
 	remote := raw.RemoteAddr().String()
 	_ = raw.SetDeadline(time.Now().Add(handshakeTimeout))
 
@@ -239,7 +342,7 @@ func (g *Gateway) handleConn(raw net.Conn) {
 	err := tlsConn.HandshakeContext(hsCtx)
 	hsCancel()
 	if err != nil {
-		g.logf("sshgw: %s: TLS handshake failed: %v", remote, err)
+		g.failLog.printf("sshgw: %s: TLS handshake failed: %v", remote, err)
 		return
 	}
 	defer tlsConn.Close()
@@ -247,7 +350,7 @@ func (g *Gateway) handleConn(raw net.Conn) {
 	serverName := tlsConn.ConnectionState().ServerName
 	vmID := vmIDFromServerName(serverName)
 	if vmID == "" {
-		g.logf("sshgw: %s: rejected: no SNI server name", remote)
+		g.failLog.printf("sshgw: %s: rejected: no SNI server name", remote)
 		return
 	}
 	if g.domain != "" && !strings.EqualFold(serverName, vmID+"."+g.domain) {
@@ -258,7 +361,7 @@ func (g *Gateway) handleConn(raw net.Conn) {
 	defer g.unregisterVMConn(vmID, raw)
 	target, err := g.lookup(vmID)
 	if err != nil {
-		g.logf("sshgw: %s: rejected VM %s: %v", remote, vmID, err)
+		g.failLog.printf("sshgw: %s: rejected VM %s: %v", remote, vmID, err)
 		return
 	}
 	if target == nil || target.AuthorizedKey == nil {
@@ -268,11 +371,13 @@ func (g *Gateway) handleConn(raw net.Conn) {
 
 	sshConn, chans, reqs, err := ssh.NewServerConn(tlsConn, g.serverConfig(target))
 	if err != nil {
-		g.logf("sshgw: %s: VM %s: SSH handshake failed: %v", remote, vmID, err)
+		g.failLog.printf("sshgw: %s: VM %s: SSH handshake failed: %v", remote, vmID, err)
 		return
 	}
 	defer sshConn.Close()
 	_ = tlsConn.SetDeadline(time.Time{})
+	g.handshakeDone(ip)
+	inHandshake = false
 	g.logf("sshgw: %s: VM %s: root connected", remote, vmID)
 
 	connCtx, connCancel := context.WithCancel(g.ctx)
@@ -352,5 +457,7 @@ func (g *Gateway) DisconnectVM(vmID string) int {
 		c.Close()
 		n++
 	}
+	// Forget them now: their handlers unregister only once they notice.
+	delete(g.byVM, vmID)
 	return n
 }

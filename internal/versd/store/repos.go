@@ -108,6 +108,7 @@ func (d *DB) EnsureRepo(ctx context.Context, r Repo) (Repo, error) {
 
 // Idempotent is a stored first response to a POST with X-Idempotency-Key.
 type Idempotent struct {
+	RequestHash string // what the key is bound to: method, path and body
 	Status      int
 	ContentType string
 	Body        []byte
@@ -116,8 +117,8 @@ type Idempotent struct {
 // GetIdempotent returns the stored response for key on route, if any.
 func (d *DB) GetIdempotent(ctx context.Context, key, route string) (Idempotent, bool, error) {
 	var r Idempotent
-	err := d.db.QueryRowContext(ctx, `SELECT status, content_type, body FROM idempotency WHERE key = ? AND route = ?`,
-		key, route).Scan(&r.Status, &r.ContentType, &r.Body)
+	err := d.db.QueryRowContext(ctx, `SELECT request_hash, status, content_type, body FROM idempotency WHERE key = ? AND route = ?`,
+		key, route).Scan(&r.RequestHash, &r.Status, &r.ContentType, &r.Body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Idempotent{}, false, nil
 	}
@@ -126,7 +127,7 @@ func (d *DB) GetIdempotent(ctx context.Context, key, route string) (Idempotent, 
 
 // PutIdempotent stores the first response for key on route.
 func (d *DB) PutIdempotent(ctx context.Context, key, route string, r Idempotent, now string) error {
-	_, err := d.db.ExecContext(ctx, `INSERT OR IGNORE INTO idempotency(key, route, status, content_type, body, created_at)
-		VALUES (?,?,?,?,?,?)`, key, route, r.Status, r.ContentType, r.Body, now)
+	_, err := d.db.ExecContext(ctx, `INSERT OR IGNORE INTO idempotency(key, route, request_hash, status, content_type, body, created_at)
+		VALUES (?,?,?,?,?,?,?)`, key, route, r.RequestHash, r.Status, r.ContentType, r.Body, now)
 	return err
 }

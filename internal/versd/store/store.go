@@ -14,6 +14,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -95,6 +97,7 @@ CREATE TABLE IF NOT EXISTS intents (
 CREATE TABLE IF NOT EXISTS idempotency (
 	key          TEXT NOT NULL,
 	route        TEXT NOT NULL,
+	request_hash TEXT NOT NULL DEFAULT '',
 	status       INTEGER NOT NULL,
 	content_type TEXT NOT NULL,
 	body         BLOB NOT NULL,
@@ -111,11 +114,50 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("opening metadata database %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
+	// SQLite gives -wal and -shm the database file's mode; creating it 0600
+	// first (and narrowing files an older version made) keeps all three
+	// private whatever the umask.
+	if err := restrictFiles(path); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("creating the metadata schema in %s: %w", path, err)
 	}
+	if err := restrictFiles(path); err != nil {
+		db.Close()
+		return nil, err
+	}
+	// Columns added after the first release; databases made before them get
+	// them here ("duplicate column" means the column is already there).
+	for _, alter := range migrations {
+		if _, err := db.Exec(alter); err != nil && !strings.Contains(err.Error(), "duplicate column") {
+			db.Close()
+			return nil, fmt.Errorf("migrating the metadata schema in %s: %w", path, err)
+		}
+	}
 	return &DB{db: db}, nil
+}
+
+var migrations = []string{
+	`ALTER TABLE idempotency ADD COLUMN request_hash TEXT NOT NULL DEFAULT ''`,
+}
+
+// restrictFiles creates the database file 0600 if missing and makes it and
+// its -wal and -shm companions 0600.
+func restrictFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("restricting %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
