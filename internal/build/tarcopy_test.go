@@ -168,16 +168,7 @@ func TestCopy_cancelStopsMidFile(t *testing.T) {
 	stopped := make(chan time.Duration, 1)
 	progress := func(e Event) {
 		if strings.HasPrefix(e.Instruction, "COPY") && e.Status == "running" {
-			// Count from the builder's boot, not the step's start: a VM
-			// start under runc on a loaded machine can take most of a
-			// second, and a cancel before the create answers tests
-			// something else (the sweeper's labelled leftovers).
-			go func() {
-				for ts.vmsBooted() == 0 {
-					time.Sleep(20 * time.Millisecond)
-				}
-				time.AfterFunc(700*time.Millisecond, func() { cancelledAt = time.Now(); cancel() })
-			}()
+			ts.afterBoot(700*time.Millisecond, func() { cancelledAt = time.Now(); cancel() })
 		}
 		if strings.HasPrefix(e.Instruction, "COPY") && e.Status == "failed" {
 			stopped <- time.Since(cancelledAt)
