@@ -188,8 +188,8 @@ fi
 # 100 MB diff <= 2 s). BENCH_VERSD=0 skips this section.
 if [[ ${BENCH_VERSD:-1} != 0 ]]; then
 	echo
-	echo "== go test -run '^\$' -bench 'VMFromCommit|ExecRoundTrip|Commit100MBDiff|ConcurrentVMs' -benchtime 20x ./internal/versd/"
-	$GO test -run '^$' -bench 'VMFromCommit|ExecRoundTrip|Commit100MBDiff|ConcurrentVMs' -benchtime 20x ./internal/versd/ | tee "$work/versd.txt"
+	echo "== go test -run '^\$' -bench 'VMFromCommit|ExecRoundTrip|Commit100MBDiff|ConcurrentVMs|TunnelThroughput|TerminalRoundTrip' -benchtime 20x ./internal/versd/"
+	$GO test -run '^$' -bench 'VMFromCommit|ExecRoundTrip|Commit100MBDiff|ConcurrentVMs|TunnelThroughput|TerminalRoundTrip' -benchtime 20x ./internal/versd/ | tee "$work/versd.txt"
 	echo
 	echo "== versd against its targets (p50; ratio = target / measured, above 1 is within target)"
 	awk '

@@ -86,7 +86,8 @@ grep -q 'version 1' <<<"$proof" || { echo "the RUN's result is missing in the VM
 phase "rebuild with app_version=2 (earlier layers come from the cache)"
 tf apply -auto-approve -input=false -var app_version=2
 second_commit="$(terraform -chdir="$work/quickstart" output -raw commit_id)"
-terraform -chdir="$work/quickstart" output -raw layers | sed 's/^/    | /'
+# -raw prints no final newline; add one so the next line starts on its own.
+{ terraform -chdir="$work/quickstart" output -raw layers; echo; } | sed 's/^/    | /'
 [ "$second_commit" != "$first_commit" ] || { echo "a new version must build a new commit" >&2; exit 1; }
 say "build 2 -> commit $second_commit; latest moved in place"
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/vers-sh/terraform-provider-vers/internal/dockerfile"
 	"github.com/vers-sh/terraform-provider-vers/internal/imagemeta"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
@@ -24,6 +26,8 @@ type API interface {
 	CreateVMNewRoot(ctx context.Context, req vers.NewRootRequest, waitBoot bool) (*vers.NewVMResponse, error)
 	CreateVMFromCommit(ctx context.Context, req vers.FromCommitRequest) (*vers.NewVMResponse, error)
 	WaitForVMRunning(ctx context.Context, vmID string, interval time.Duration) error
+	GetVMStatus(ctx context.Context, vmID string) (*vers.VM, error)
+	SetVMState(ctx context.Context, vmID, target string) error
 	DeleteVM(ctx context.Context, vmID string) (*vers.VMDeleteResponse, error)
 	CommitVM(ctx context.Context, vmID string, req vers.CommitRequest, opts vers.CommitOptions) (*vers.CommitResponse, error)
 	Exec(ctx context.Context, vmID string, req vers.ExecRequest) (*vers.ExecResponse, error)
@@ -141,6 +145,8 @@ type buildRun struct {
 	stageCommits map[int]string    // finished stages: their last commit (or seed)
 	booted       int
 	step, total  int
+
+	sweepDone chan struct{} // closed when the sweep of abandoned builders ends
 }
 
 // executor runs one stage on its own builder VM.
@@ -150,6 +156,9 @@ type executor struct {
 
 	vmID string // the builder VM, "" until the first miss
 	vmAt string // commit the builder VM currently stands on
+	// committed is set once the builder VM has been committed: the API may
+	// have left it paused (see resumeIfPaused).
+	committed bool
 
 	ssh   *vers.SSHConn // COPY transport to vmID, dialled at the first COPY
 	sshVM string
@@ -167,6 +176,11 @@ func Execute(ctx context.Context, api API, prep *Prepared, opts Options) (*Resul
 		opts.PollInterval = 250 * time.Millisecond
 	}
 	b := &buildRun{api: api, prep: prep, opts: opts, refs: map[string]string{}, stageCommits: map[int]string{}}
+	defer func() {
+		if b.sweepDone != nil {
+			<-b.sweepDone
+		}
+	}()
 	return b.execute(ctx)
 }
 
@@ -421,26 +435,23 @@ func (ex *executor) materialize(ctx context.Context, parent string, step dockerf
 	if err := ex.ensureBuilder(ctx, parent); err != nil {
 		return "", fail(err)
 	}
-	synced := false
-	switch {
-	case step.Run != nil:
-		if err := ex.runStep(ctx, step); err != nil {
-			return "", fail(err)
+	synced, err := ex.runStepOnBuilder(ctx, step)
+	if err != nil && ex.committed && ctx.Err() == nil {
+		// Committing may leave the VM paused (the Vers docs say it does;
+		// the API's keep_paused says it resumes). Rather than pay a status
+		// call after every commit, a step that fails right after one
+		// checks, resumes a paused VM and runs again: a paused VM cannot
+		// have run any of it.
+		resumed, rerr := ex.resumeIfPaused(ctx)
+		if rerr != nil {
+			return "", fail(errors.Join(err, rerr))
 		}
-	case step.Copy != nil && step.Copy.From != nil:
-		var err error
-		if synced, err = ex.copyFromStep(ctx, step); err != nil {
-			return "", fail(err)
+		if resumed {
+			synced, err = ex.runStepOnBuilder(ctx, step)
 		}
-	case step.Copy != nil && step.Copy.URL != "":
-		if err := ex.addURLStep(ctx, step); err != nil {
-			return "", fail(err)
-		}
-	case step.Copy != nil:
-		var err error
-		if synced, err = ex.copyStep(ctx, step); err != nil {
-			return "", fail(err)
-		}
+	}
+	if err != nil {
+		return "", fail(err)
 	}
 	// Flush the guest's page cache so the snapshot holds every byte written
 	// (the tar copy already did, in the same exec).
@@ -461,7 +472,45 @@ func (ex *executor) materialize(ctx context.Context, parent string, step dockerf
 	desc := imagemeta.Encode(rec)
 	ex.cache.add(key, vers.CommitInfo{CommitID: out.CommitID, Description: &desc, CreatedAt: time.Now().UTC().Format(time.RFC3339)})
 	ex.vmAt = out.CommitID
+	ex.committed = true
 	return out.CommitID, nil
+}
+
+// runStepOnBuilder runs one step's work on the builder VM and reports
+// whether the guest's page cache is already flushed.
+func (ex *executor) runStepOnBuilder(ctx context.Context, step dockerfile.Step) (synced bool, err error) {
+	switch {
+	case step.Run != nil:
+		return false, ex.runStep(ctx, step)
+	case step.Copy != nil && step.Copy.From != nil:
+		return ex.copyFromStep(ctx, step)
+	case step.Copy != nil && step.Copy.URL != "":
+		return false, ex.addURLStep(ctx, step)
+	case step.Copy != nil:
+		return ex.copyStep(ctx, step)
+	}
+	return false, nil
+}
+
+// resumeIfPaused resumes the builder VM when a commit left it paused and
+// reports whether it did.
+func (ex *executor) resumeIfPaused(ctx context.Context) (bool, error) {
+	st, err := ex.api.GetVMStatus(ctx, ex.vmID)
+	if err != nil {
+		return false, fmt.Errorf("checking whether builder VM %s is paused: %w", ex.vmID, err)
+	}
+	if st.State != vers.VMStatePaused {
+		return false, nil
+	}
+	ex.progress(Event{Message: fmt.Sprintf("builder VM %s was left paused by its commit; resuming it", ex.vmID)})
+	ex.closeSSH()
+	if err := ex.api.SetVMState(ctx, ex.vmID, vers.VMTargetRunning); err != nil {
+		return false, fmt.Errorf("resuming builder VM %s: %w", ex.vmID, err)
+	}
+	if err := ex.api.WaitForVMRunning(ctx, ex.vmID, ex.opts.PollInterval); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // ensureBuilder makes sure a builder VM stands on parent, booting one only
@@ -478,11 +527,18 @@ func (ex *executor) ensureBuilder(ctx context.Context, parent string) error {
 		}
 		ex.vmID = ""
 	}
-	if ex.booted == 0 {
-		// Reap builders of builds that died (killed CI jobs); best effort.
-		if swept, err := SweepExpiredBuilders(ctx, ex.api, time.Now()); err == nil && len(swept) > 0 {
-			ex.progress(Event{Status: "swept", Message: fmt.Sprintf("deleted %d abandoned builder VM(s): %v", len(swept), swept)})
-		}
+	if ex.booted == 0 && ex.sweepDone == nil {
+		// Reap builders of builds that died (killed CI jobs); best effort,
+		// beside the boot rather than before it: it is a round trip or more
+		// that the build does not depend on. Execute waits for it.
+		done := make(chan struct{})
+		ex.sweepDone = done
+		go func() {
+			defer close(done)
+			if swept, err := SweepExpiredBuilders(ctx, ex.api, time.Now()); err == nil && len(swept) > 0 {
+				ex.progress(Event{Status: "swept", Message: fmt.Sprintf("deleted %d abandoned builder VM(s): %v", len(swept), swept)})
+			}
+		}()
 	}
 	// The lease lets a later build reap this VM if this process dies before
 	// its deferred delete runs.
@@ -509,18 +565,27 @@ func (ex *executor) ensureBuilder(ctx context.Context, parent string) error {
 	if err != nil {
 		return fmt.Errorf("booting the builder VM: %w", err)
 	}
-	ex.vmID, ex.vmAt = out.VMID, parent
+	ex.vmID, ex.vmAt, ex.committed = out.VMID, parent, false
 	// from_commit has no labels field, so the lease is set right after;
 	// for new_root the same labels are set again in case a server ignored
 	// them on create (labels are newer than new_root in the API).
-	if err := ex.api.SetVMLabels(ctx, ex.vmID, labels); err != nil {
-		return fmt.Errorf("labelling builder VM %s: %w", ex.vmID, err)
-	}
+	// Labelling and waiting for the boot are independent: one round trip
+	// instead of two on a far link.
 	ex.booted++
-	if err := ex.api.WaitForVMRunning(ctx, ex.vmID, ex.opts.PollInterval); err != nil {
-		return fmt.Errorf("waiting for builder VM %s: %w", ex.vmID, err)
-	}
-	return nil
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := ex.api.SetVMLabels(gctx, ex.vmID, labels); err != nil {
+			return fmt.Errorf("labelling builder VM %s: %w", ex.vmID, err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := ex.api.WaitForVMRunning(gctx, ex.vmID, ex.opts.PollInterval); err != nil {
+			return fmt.Errorf("waiting for builder VM %s: %w", ex.vmID, err)
+		}
+		return nil
+	})
+	return g.Wait()
 }
 
 // summarize shortens an instruction for progress lines.

@@ -66,12 +66,12 @@ func vmConfigPtr(vcpu, mem, fs int64) *vers.VMConfig {
 }
 
 func TestContextHashFunction_errors(t *testing.T) {
-	dir := writeContext(t, map[string]string{"Dockerfile": "FROM scratch AS build\n"})
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM scratch\nFROBNICATE now\n"})
 	cases := map[string]struct{ call, want string }{
-		"multi-stage": {fmt.Sprintf(`provider::vers::context_hash(%q, "Dockerfile")`, dir), `Dockerfile:1`},
-		"missing dir": {`provider::vers::context_hash("/nonexistent/ctx", "Dockerfile")`, `(?i)no such file|cannot`},
-		"bad option":  {fmt.Sprintf(`provider::vers::context_hash(%q, "Dockerfile", { colour = "red" })`, dir), `unknown option`},
-		"two options": {fmt.Sprintf(`provider::vers::context_hash(%q, "Dockerfile", {}, {})`, dir), `at most one`},
+		"bad Dockerfile": {fmt.Sprintf(`provider::vers::context_hash(%q, "Dockerfile")`, dir), `Dockerfile:2`},
+		"missing dir":    {`provider::vers::context_hash("/nonexistent/ctx", "Dockerfile")`, `(?i)no such file|cannot`},
+		"bad option":     {fmt.Sprintf(`provider::vers::context_hash(%q, "Dockerfile", { colour = "red" })`, dir), `unknown option`},
+		"two options":    {fmt.Sprintf(`provider::vers::context_hash(%q, "Dockerfile", {}, {})`, dir), `at most one`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -114,6 +114,7 @@ func (p *VersProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewBuildResource,
 		NewCommitTagResource,
+		NewEnvVarsResource,
 		NewRepoResource,
 		NewTagResource,
 		NewVMResource,

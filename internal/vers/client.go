@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -81,6 +82,7 @@ type Client struct {
 	sshInsecure    bool
 	sshKeepalive   time.Duration
 	sshDialTimeout time.Duration
+	sshKeys        sync.Map // VM id → ssh.Signer, see sshSigner
 }
 
 const (
@@ -159,10 +161,15 @@ func defaultTransport() *http.Transport {
 	return t
 }
 
+// LocalVMDomain is the VM domain of a local versd. versd's own default must
+// stay equal to it (tools/versd tests that).
+const LocalVMDomain = "vm.versd.localhost"
+
 // DeriveVMDomain maps the API base URL to the DNS suffix of VM SSH hosts:
 //
 //   - api.X            → vm.X (api.vers.sh → vm.vers.sh, like the official CLI)
-//   - loopback or IP   → vm.localhost (a local versd; dial it through SSHAddress)
+//   - loopback or IP   → vm.versd.localhost (LocalVMDomain: versd's default, so
+//     exporting only VERS_BASE_URL and VERS_SSH_ADDRESS matches its certificate)
 //   - any other host H → vm.H (a self-hosted server names its VMs under itself)
 //   - unparseable      → vm.vers.sh (the CLI's fallback)
 func DeriveVMDomain(baseURL string) string {
@@ -175,7 +182,7 @@ func DeriveVMDomain(baseURL string) string {
 	case strings.HasPrefix(host, "api."):
 		return "vm." + strings.TrimPrefix(host, "api.")
 	case host == "localhost" || strings.HasSuffix(host, ".localhost") || net.ParseIP(host) != nil:
-		return "vm.localhost"
+		return LocalVMDomain
 	default:
 		return "vm." + host
 	}

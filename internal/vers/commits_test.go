@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func makeCommits(n int) []CommitInfo {
@@ -27,9 +29,9 @@ func commitPage(all []CommitInfo, limit, offset int) ListCommitsResponse {
 
 func TestListAllCommitsPaginates(t *testing.T) {
 	all := makeCommits(257)
-	var requests int
+	var requests atomic.Int32
 	env := newTestEnv(t, 0, func(w http.ResponseWriter, r *http.Request) {
-		requests++
+		requests.Add(1)
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
 		if limit <= 0 || limit > 50 { // this server caps pages at 50
@@ -50,8 +52,8 @@ func TestListAllCommitsPaginates(t *testing.T) {
 			t.Fatalf("commit %d = %s, want %s", i, got[i].CommitID, all[i].CommitID)
 		}
 	}
-	if requests != 6 { // ceil(257/50)
-		t.Fatalf("%d requests, want 6", requests)
+	if n := requests.Load(); n != 6 { // ceil(257/50)
+		t.Fatalf("%d requests, want 6", n)
 	}
 }
 
@@ -71,9 +73,9 @@ func TestListAllCommitsServerIgnoringPaging(t *testing.T) {
 
 func TestListAllCommitsServerIgnoringOffsetTerminates(t *testing.T) {
 	all := makeCommits(300)
-	var requests int
+	var requests atomic.Int32
 	env := newTestEnv(t, 0, func(w http.ResponseWriter, r *http.Request) {
-		requests++
+		requests.Add(1)
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 		page := commitPage(all, limit, 0) // offset ignored
 		page.Total = 0                    // and no total either
@@ -84,8 +86,8 @@ func TestListAllCommitsServerIgnoringOffsetTerminates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != commitPageSize || requests != 2 {
-		t.Fatalf("got %d commits in %d requests; want the first page once and a stop", len(got), requests)
+	if n := requests.Load(); len(got) != commitPageSize || n != 2 {
+		t.Fatalf("got %d commits in %d requests; want the first page once and a stop", len(got), n)
 	}
 }
 
@@ -104,5 +106,43 @@ func TestListCommitsSendsPagingOnlyWhenAsked(t *testing.T) {
 	}
 	if queries[0] != "" || queries[1] != "limit=10&offset=20" {
 		t.Fatalf("queries = %q", queries)
+	}
+}
+
+// TestListAllCommitsFetchesPagesConcurrently checks that after the first
+// page the rest are in flight together: a server that answers each page
+// only once several are waiting would deadlock a one-by-one client.
+func TestListAllCommitsFetchesPagesConcurrently(t *testing.T) {
+	all := makeCommits(4*commitPageSize + 7)
+	var waiting atomic.Int32
+	release := make(chan struct{})
+	env := newTestEnv(t, 0, func(w http.ResponseWriter, r *http.Request) {
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+		if offset > 0 && waiting.Add(1) == 4 {
+			close(release) // all four later pages are being asked for at once
+		}
+		if offset > 0 {
+			select {
+			case <-release:
+			case <-time.After(5 * time.Second):
+				http.Error(w, "pages were requested one by one", http.StatusGatewayTimeout)
+				return
+			}
+		}
+		b, _ := json.Marshal(commitPage(all, limit, offset))
+		writeJSON(w, http.StatusOK, string(b))
+	})
+	got, err := env.client.ListAllCommits(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(all) {
+		t.Fatalf("got %d commits, want %d", len(got), len(all))
+	}
+	for i := range got {
+		if got[i].CommitID != all[i].CommitID {
+			t.Fatalf("commit %d = %s, want %s (order must be kept)", i, got[i].CommitID, all[i].CommitID)
+		}
 	}
 }

@@ -148,9 +148,9 @@ func TestDeriveVMDomain(t *testing.T) {
 	cases := map[string]string{
 		"https://api.vers.sh":          "vm.vers.sh",
 		"https://api.staging.vers.sh/": "vm.staging.vers.sh",
-		"http://127.0.0.1:8080":        "vm.localhost",
-		"http://localhost:9000":        "vm.localhost",
-		"http://[::1]:9000":            "vm.localhost",
+		"http://127.0.0.1:8080":        "vm.versd.localhost",
+		"http://localhost:9000":        "vm.versd.localhost",
+		"http://[::1]:9000":            "vm.versd.localhost",
 		"https://vers.example.com":     "vm.vers.example.com",
 		"":                             "vm.vers.sh",
 		"::not a url":                  "vm.vers.sh",
@@ -165,7 +165,7 @@ func TestDeriveVMDomain(t *testing.T) {
 		t.Fatalf("SSH host/address = %q %q", c.SSHHost("abc"), c.SSHDialAddress("abc"))
 	}
 	c, _ = New(Config{BaseURL: "http://127.0.0.1:1", APIKey: "k", SSHAddress: "127.0.0.1:2222"})
-	if c.SSHHost("abc") != "abc.vm.localhost" || c.SSHDialAddress("abc") != "127.0.0.1:2222" {
+	if c.SSHHost("abc") != "abc.vm.versd.localhost" || c.SSHDialAddress("abc") != "127.0.0.1:2222" {
 		t.Fatalf("SSH host/address = %q %q", c.SSHHost("abc"), c.SSHDialAddress("abc"))
 	}
 }

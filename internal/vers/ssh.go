@@ -45,14 +45,9 @@ const keepaliveMisses = 3
 // (fetched from the API, held only in memory). ctx bounds the dial and
 // handshakes; the connection then lives until Close.
 func (c *Client) DialSSH(ctx context.Context, vmID string) (*SSHConn, error) {
-	keyResp, err := c.GetVMSSHKey(ctx, vmID)
+	signer, err := c.sshSigner(ctx, vmID)
 	if err != nil {
-		return nil, fmt.Errorf("ssh to VM %s: fetching its key: %w", vmID, err)
-	}
-	signer, err := ssh.ParsePrivateKey([]byte(keyResp.SSHPrivateKey))
-	if err != nil {
-		// Never include the key or the parser's view of it in the error.
-		return nil, fmt.Errorf("ssh to VM %s: the API returned an SSH key that does not parse", vmID)
+		return nil, err
 	}
 
 	host := c.SSHHost(vmID)
@@ -98,11 +93,33 @@ func (c *Client) DialSSH(ctx context.Context, vmID string) (*SSHConn, error) {
 	}
 	if err != nil {
 		conn.Close()
+		c.sshKeys.Delete(vmID) // in case the key is what failed
 		return nil, fmt.Errorf("ssh to VM %s: handshake via %s: %w", vmID, addr, err)
 	}
 	sc := &SSHConn{client: ssh.NewClient(sshConn, chans, reqs), vmID: vmID, stop: make(chan struct{})}
 	go sc.keepalive(c.sshKeepalive)
 	return sc, nil
+}
+
+// sshSigner returns the VM's key, fetched once per VM and client: a VM's
+// key never changes, and a build re-dials after every commit, which would
+// otherwise pay one more API round trip per layer. The key stays in this
+// process's memory only, as before.
+func (c *Client) sshSigner(ctx context.Context, vmID string) (ssh.Signer, error) {
+	if s, ok := c.sshKeys.Load(vmID); ok {
+		return s.(ssh.Signer), nil
+	}
+	keyResp, err := c.GetVMSSHKey(ctx, vmID)
+	if err != nil {
+		return nil, fmt.Errorf("ssh to VM %s: fetching its key: %w", vmID, err)
+	}
+	signer, err := ssh.ParsePrivateKey([]byte(keyResp.SSHPrivateKey))
+	if err != nil {
+		// Never include the key or the parser's view of it in the error.
+		return nil, fmt.Errorf("ssh to VM %s: the API returned an SSH key that does not parse", vmID)
+	}
+	c.sshKeys.Store(vmID, signer)
+	return signer, nil
 }
 
 // keepalive pings the server so idle NATs and gateways keep the connection,

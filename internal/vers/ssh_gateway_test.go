@@ -26,7 +26,7 @@ import (
 )
 
 // sshGateway is a tiny SSH-over-TLS server like versd's gateway: TLS with a
-// certificate for *.vm.localhost, then SSH accepting one VM key, serving
+// certificate for *.vm.versd.localhost, then SSH accepting one VM key, serving
 // "exec" through sh and the "sftp" subsystem on the real filesystem.
 type sshGateway struct {
 	addr    string
@@ -71,7 +71,7 @@ func newTLSCert(t *testing.T, dnsName string) (tls.Certificate, *x509.CertPool) 
 
 func startSSHGateway(t *testing.T) *sshGateway {
 	t.Helper()
-	cert, roots := newTLSCert(t, "*.vm.localhost")
+	cert, roots := newTLSCert(t, "*.vm.versd.localhost")
 	_, vmPriv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -33,8 +33,8 @@ func TestDialSSHRunsCommand(t *testing.T) {
 	g.mu.Lock()
 	snis := append([]string(nil), g.snis...)
 	g.mu.Unlock()
-	if len(snis) != 1 || snis[0] != "vm1.vm.localhost" {
-		t.Fatalf("SNI %q, want vm1.vm.localhost", snis)
+	if len(snis) != 1 || snis[0] != "vm1.vm.versd.localhost" {
+		t.Fatalf("SNI %q, want vm1.vm.versd.localhost", snis)
 	}
 	// A second command on the same connection.
 	code, err = conn.Run(context.Background(), "true", nil, nil, nil)
@@ -66,7 +66,7 @@ func TestDialSSHUnknownVM(t *testing.T) {
 }
 
 func TestDialSSHCancelledDuringHandshake(t *testing.T) {
-	cert, roots := newTLSCert(t, "*.vm.localhost")
+	cert, roots := newTLSCert(t, "*.vm.versd.localhost")
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
 	if err != nil {
 		t.Fatal(err)

@@ -362,3 +362,16 @@ type ErrorResponse struct {
 	Message string `json:"message,omitempty"`
 	Success bool   `json:"success"`
 }
+
+// EnvVarsResponse answers GET and PUT /env_vars: the account's variables,
+// which versd injects into every VM's commands (never into commits).
+type EnvVarsResponse struct {
+	Vars map[string]string `json:"vars"`
+}
+
+// SetEnvVarsRequest is the body of PUT /env_vars. Replace drops every
+// variable not in Vars; otherwise Vars is merged in.
+type SetEnvVarsRequest struct {
+	Vars    map[string]string `json:"vars"`
+	Replace bool              `json:"replace"`
+}

@@ -125,7 +125,7 @@ func (s *Server) commitVM(w http.ResponseWriter, r *http.Request) error {
 	if err := checkText("description", req.Description, maxDescriptionLen); err != nil {
 		return err
 	}
-	c, err := s.commit(r.Context(), vm.ID, req.CommitID, req.Name, req.Description, keepPaused)
+	c, err := s.commit(r.Context(), vm.ID, req.CommitID, req.Name, req.Description, keepPaused || s.opts.PauseOnCommit)
 	if err != nil {
 		return err
 	}

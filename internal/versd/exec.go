@@ -1,6 +1,7 @@
 package versd
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -47,6 +48,13 @@ func (s *Server) startExec(r *http.Request, vm store.VM, req vers.ExecRequest) (
 	if s.vms.Dead(vm.ID) {
 		return nil, mapRuntimeError(errVMDead)
 	}
+	if err := s.checkWorkingDir(r.Context(), vm, req.WorkingDir); err != nil {
+		return nil, err
+	}
+	env, err := s.withAccountEnv(r.Context(), req.Env)
+	if err != nil {
+		return nil, err
+	}
 	execID := req.ExecID
 	if execID == "" {
 		execID = uuid.NewString()
@@ -55,7 +63,7 @@ func (s *Server) startExec(r *http.Request, vm store.VM, req vers.ExecRequest) (
 	if !ok {
 		return nil, conflict("exec_id %s is already in use; re-attach with POST /exec/stream/attach", execID)
 	}
-	spec := execSpec{Command: req.Command, Env: req.Env, WorkingDir: req.WorkingDir, TimeoutSecs: req.TimeoutSecs}
+	spec := execSpec{Command: req.Command, Env: env, WorkingDir: req.WorkingDir, TimeoutSecs: req.TimeoutSecs}
 	stdout := chunkWriter{reg: s.execs, rec: rec, stream: "stdout"}
 	stderr := chunkWriter{reg: s.execs, rec: rec, stream: "stderr"}
 	go func() {
@@ -238,5 +246,21 @@ func (s *Server) execLogs(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("stream must be stdout or stderr, got %q", truncate(stream, 40))
 	}
 	writeJSON(w, http.StatusOK, s.execs.readLog(vm.ID, offset, int(maxEntries), stream))
+	return nil
+}
+
+// checkWorkingDir answers 400 for a working_dir that is not a directory in
+// the VM. Creating it silently would hide typos, and the exit code 126 the
+// VM would give is indistinguishable from a command that cannot run. (The
+// build engine creates WORKDIR itself before each step, so it never relies
+// on either behaviour.)
+func (s *Server) checkWorkingDir(ctx context.Context, vm store.VM, dir string) error {
+	if dir == "" {
+		return nil
+	}
+	fi, err := s.statInVM(ctx, vm.ID, dir)
+	if err != nil || !fi.IsDir() {
+		return badRequest("working_dir %q does not exist in VM %s or is not a directory; create it first (mkdir -p)", truncate(dir, 200), vm.ID)
+	}
 	return nil
 }

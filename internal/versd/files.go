@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path"
@@ -236,8 +237,55 @@ func (s *Server) lookupVM(vmID string) (*sshgw.VMTarget, error) {
 		SFTP: func(ctx context.Context) (io.ReadWriteCloser, error) {
 			return s.vms.SFTP(ctx, vm.ID)
 		},
-		Exec: func(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-			return s.vms.Exec(ctx, vm.ID, execSpec{Command: []string{"/bin/sh", "-c", command}}, stdin, stdout, stderr)
+		Exec: func(ctx context.Context, p *sshgw.Process) (int, error) {
+			return s.sshExec(ctx, vm.ID, p)
+		},
+		Dial: func(ctx context.Context, host string, port int) (net.Conn, error) {
+			return s.vms.Dial(ctx, vm.ID, host, port)
 		},
 	}, nil
+}
+
+// sshExec runs an SSH session's command (through sh -c) or login shell in
+// the VM, with the account's env vars under the client's env requests.
+func (s *Server) sshExec(ctx context.Context, vmID string, p *sshgw.Process) (int, error) {
+	env, err := s.withAccountEnv(ctx, p.Env)
+	if err != nil {
+		return -1, err
+	}
+	spec := execSpec{Env: env, Control: p.Control, Command: []string{"/bin/sh", "-c", p.Command}}
+	if p.Command == "" {
+		spec.Command = s.loginShell(vmID)
+	}
+	if p.TTY != nil {
+		spec.TTY = &ttySpec{Term: p.TTY.Term, Rows: clampUint16(p.TTY.Rows), Cols: clampUint16(p.TTY.Cols)}
+	}
+	return s.vms.Exec(ctx, vmID, spec, p.Stdin, p.Stdout, p.Stderr)
+}
+
+// loginShell is bash when the image has it, else sh, started as a login
+// shell in root's home directory.
+func (s *Server) loginShell(vmID string) []string {
+	shell := "/bin/sh"
+	if fi, err := s.statInVM(context.Background(), vmID, "/bin/bash"); err == nil && fi.Mode().IsRegular() {
+		shell = "/bin/bash"
+	}
+	return []string{"/bin/sh", "-c", `cd "$HOME" 2>/dev/null; exec "$0" -l`, shell}
+}
+
+// statInVM stats p as a process of the VM sees it (symlinks followed inside
+// the VM), through the VM's own SFTP server: versd never resolves VM paths
+// on the host.
+func (s *Server) statInVM(ctx context.Context, vmID, p string) (fs.FileInfo, error) {
+	rw, err := s.vms.SFTP(ctx, vmID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := sftp.NewClientPipe(rw, rw)
+	if err != nil {
+		rw.Close()
+		return nil, err
+	}
+	defer c.Close()
+	return c.Stat(p)
 }

@@ -84,6 +84,11 @@ func (s *Server) routes() *http.ServeMux {
 	handle("PATCH "+v1+"/repositories/{repo}/tags/{tag}", s.updateRepoTag, false)
 	handle("DELETE "+v1+"/repositories/{repo}/tags/{tag}", s.deleteRepoTag, false)
 
+	// Account environment variables (the official CLI's `vers env`)
+	handle("GET "+v1+"/env_vars", s.listEnvVars, false)
+	handle("PUT "+v1+"/env_vars", s.setEnvVars, false)
+	handle("DELETE "+v1+"/env_vars/{key}", s.deleteEnvVar, false)
+
 	// Public repositories (§2.5)
 	handle("GET "+v1+"/public/repositories", s.listPublicRepos, false)
 	handle("GET "+v1+"/public/repositories/{org}/{repo}", s.getPublicRepo, false)

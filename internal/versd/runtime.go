@@ -3,6 +3,9 @@ package versd
 import (
 	"context"
 	"io"
+	"net"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/versd/sshgw"
 )
 
 // vmRuntime is what the HTTP layer needs from the sandbox. The real
@@ -33,6 +36,8 @@ type vmRuntime interface {
 	SFTP(ctx context.Context, id string) (io.ReadWriteCloser, error)
 	// Dead reports whether the VM's init exited on its own.
 	Dead(id string) bool
+	// Dial connects to host:port from inside the VM's network namespace.
+	Dial(ctx context.Context, id, host string, port int) (net.Conn, error)
 	Close() error
 }
 
@@ -42,6 +47,16 @@ type execSpec struct {
 	Env         map[string]string
 	WorkingDir  string
 	TimeoutSecs int64
+	// TTY runs the command on a terminal inside the VM (SSH sessions).
+	TTY *ttySpec
+	// Control delivers resizes and signals while it runs; may be nil.
+	Control <-chan sshgw.Control
+}
+
+// ttySpec is the terminal an SSH session asked for.
+type ttySpec struct {
+	Term       string
+	Rows, Cols uint16
 }
 
 // vmLimits are the resources of a VM from its vm_config.

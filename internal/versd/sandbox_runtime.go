@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/versd/sandbox"
 )
@@ -63,9 +64,35 @@ func (r sandboxRuntime) Layers() ([]string, error)        { return r.m.Layers() 
 func (r sandboxRuntime) DeleteLayers(ids ...string) error { return r.m.DeleteLayers(ids...) }
 
 func (r sandboxRuntime) Exec(ctx context.Context, id string, spec execSpec, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	code, err := r.m.Exec(ctx, id, sandbox.ExecSpec{
-		Command: spec.Command, Env: spec.Env, WorkingDir: spec.WorkingDir, TimeoutSecs: spec.TimeoutSecs,
-	}, stdin, stdout, stderr)
+	sspec := sandbox.ExecSpec{Command: spec.Command, Env: spec.Env, WorkingDir: spec.WorkingDir, TimeoutSecs: spec.TimeoutSecs}
+	if spec.TTY != nil {
+		sspec.TTY = &sandbox.TTYSpec{Term: spec.TTY.Term, Rows: spec.TTY.Rows, Cols: spec.TTY.Cols}
+	}
+	var ctl chan sandbox.Control
+	if spec.Control != nil {
+		ctl = make(chan sandbox.Control)
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			for {
+				select {
+				case c := <-spec.Control:
+					sc := sandbox.Control{Signal: c.Signal}
+					if c.Resize != nil {
+						sc.Resize = &sandbox.TTYSpec{Rows: clampUint16(c.Resize.Rows), Cols: clampUint16(c.Resize.Cols)}
+					}
+					select {
+					case ctl <- sc:
+					case <-done:
+						return
+					}
+				case <-done:
+					return
+				}
+			}
+		}()
+	}
+	code, err := r.m.ExecInteractive(ctx, id, sspec, stdin, stdout, stderr, ctl)
 	return code, sandboxErr(err)
 }
 
@@ -78,5 +105,13 @@ func (r sandboxRuntime) Dead(id string) bool {
 	state, err := r.m.State(id)
 	return err == nil && state == "dead"
 }
+
+func (r sandboxRuntime) Dial(ctx context.Context, id, host string, port int) (net.Conn, error) {
+	conn, err := r.m.Dial(ctx, id, host, port)
+	return conn, sandboxErr(err)
+}
+
+// clampUint16 keeps absurd terminal sizes from wrapping around.
+func clampUint16(v uint32) uint16 { return uint16(min(v, 0xffff)) }
 
 func (r sandboxRuntime) Close() error { return r.m.Close() }

@@ -30,19 +30,37 @@ import (
 )
 
 // Options configures Start.
+// DefaultVMDomain names VMs <id>.vm.versd.localhost. The provider derives
+// the same domain for a loopback base URL, so exporting the API and gateway
+// addresses is enough (tools/versd tests that the two agree).
+const DefaultVMDomain = "vm.versd.localhost"
+
 type Options struct {
 	Listen     string // HTTP API address; default "127.0.0.1:0"
 	SSHListen  string // SSH-over-TLS gateway address; default "127.0.0.1:0"
 	DataDir    string // required: SQLite database, layers, CA
 	APIKey     string // required: the bearer key every /api/v1 call must send
-	VMDomain   string // default "vm.versd.localhost"
+	VMDomain   string // default DefaultVMDomain
 	BaseRootfs string // directory or tarball for new_root; empty = busybox
 	Runtime    string // OCI runtime binary that runs VMs; empty = runc on PATH
 	OrgName    string // default "local"; public repositories are org/repo
-	Logf       func(string, ...any)
+	// APIHost, when set, is the host name VERS_URL advertises instead of
+	// the listen address. The official CLI derives VM host names from it:
+	// api.X gives <vm>.vm.X, so "api.versd.localhost" pairs with the
+	// default VMDomain.
+	APIHost string
+	// HostsFile, when set, is a hosts file (normally /etc/hosts) in which
+	// versd keeps a marked block mapping APIHost and every live VM's
+	// <id>.<VMDomain> to 127.0.0.1, and removes it at Close.
+	HostsFile string
+	Logf      func(string, ...any)
 	// Middleware wraps the whole HTTP handler (tests observe or alter traffic).
 	Middleware func(http.Handler) http.Handler
 	Faults     FaultOptions // off unless Faults.Rate > 0
+	// PauseOnCommit leaves every committed VM paused whatever keep_paused
+	// says, as the Vers docs describe committing ("committing pauses the
+	// VM"), so tests check that clients resume before using the VM again.
+	PauseOnCommit bool
 	// ExecOutputBudget caps the exec output kept for re-attach and logs,
 	// over all VMs; 0 means DefaultExecOutputBudget.
 	ExecOutputBudget int64
@@ -64,6 +82,7 @@ type Server struct {
 	gateway *sshgw.Gateway
 	http    *http.Server
 	faults  *faultInjector
+	hosts   *hostsFile // nil unless Options.HostsFile
 	ownerID string
 	sshPort int
 
@@ -109,7 +128,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	opts.Listen = defaultString(opts.Listen, "127.0.0.1:0")
 	opts.SSHListen = defaultString(opts.SSHListen, "127.0.0.1:0")
-	opts.VMDomain = defaultString(opts.VMDomain, "vm.versd.localhost")
+	opts.VMDomain = defaultString(opts.VMDomain, DefaultVMDomain)
 	opts.OrgName = defaultString(opts.OrgName, "local")
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
@@ -170,6 +189,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	if err := s.startHTTP(); err != nil {
+		return nil, err
+	}
+	if err := s.startHosts(ctx); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -334,6 +356,11 @@ func (s *Server) shutdown() error {
 		<-s.serveDone
 	}
 	s.execCancel()
+	if s.hosts != nil {
+		if err := s.hosts.remove(); err != nil {
+			errs = append(errs, fmt.Errorf("versd: removing the hosts entries: %w", err))
+		}
+	}
 	if s.gateway != nil {
 		errs = append(errs, s.gateway.Close())
 	}
@@ -395,7 +422,7 @@ func (s *Server) countCommit() {
 func (s *Server) EnvExports() string {
 	vars := map[string]string{
 		"VERS_BASE_URL":    s.URL,
-		"VERS_URL":         s.URL, // the official CLI reads VERS_URL
+		"VERS_URL":         s.CLIURL(), // the official CLI reads VERS_URL
 		"VERS_API_KEY":     s.APIKey,
 		"VERS_SSH_ADDRESS": s.SSHAddress,
 		"VERS_SSH_CA_FILE": s.CAFile,
@@ -411,6 +438,55 @@ func (s *Server) EnvExports() string {
 		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(vars[k]))
 	}
 	return b.String()
+}
+
+// CLIURL is the API URL for the official CLI: with Options.APIHost, the
+// listen port under that name, so the CLI derives VM host names that the
+// gateway's certificate and (with HostsFile) the hosts file know.
+func (s *Server) CLIURL() string {
+	if s.opts.APIHost == "" {
+		return s.URL
+	}
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.URL, "http://"))
+	return "http://" + net.JoinHostPort(s.opts.APIHost, port)
+}
+
+// vmHostName is the name a client (TLS SNI, hosts file) uses for a VM.
+func (s *Server) vmHostName(id string) string { return id + "." + s.VMDomain }
+
+func (s *Server) startHosts(ctx context.Context) error {
+	if s.opts.HostsFile == "" {
+		return nil
+	}
+	var static []string
+	if s.opts.APIHost != "" {
+		static = append(static, s.opts.APIHost)
+	}
+	h := newHostsFile(s.opts.HostsFile, s.VMDomain, static...)
+	vms, err := s.db.ListVMs(ctx)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(vms))
+	for _, vm := range vms {
+		names = append(names, s.vmHostName(vm.ID))
+	}
+	if err := h.reset(names); err != nil {
+		return fmt.Errorf("versd: --manage-hosts: %w", err)
+	}
+	s.hosts = h
+	return nil
+}
+
+// noteVMHost adds or removes a VM's hosts entry; failures are logged, as
+// the VM itself is fine and the API still reaches it.
+func (s *Server) noteVMHost(id string, live bool) {
+	if s.hosts == nil {
+		return
+	}
+	if err := s.hosts.set(s.vmHostName(id), live); err != nil {
+		s.logf("versd: updating %s: %v", s.opts.HostsFile, err)
+	}
 }
 
 func shellQuote(v string) string {

@@ -102,6 +102,7 @@ func (s *Server) createVM(ctx context.Context, spec vmSpec) (string, error) {
 		return "", fmt.Errorf("starting the VM failed: %w", err)
 	}
 	s.countVMs(1)
+	s.noteVMHost(vm.ID, true)
 	return vm.ID, nil
 }
 
@@ -411,6 +412,7 @@ func (s *Server) deleteVM(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.execs.forgetVM(vm.ID)
+	s.noteVMHost(vm.ID, false)
 	s.collectLayers(context.WithoutCancel(r.Context()))
 	writeJSON(w, http.StatusOK, vers.VMDeleteResponse{VMID: vm.ID})
 	return nil

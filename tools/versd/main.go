@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -36,11 +37,14 @@ func run() error {
 		apiKeyFile = flag.String("api-key-file", "", "file holding the bearer key clients must send (default: $VERSD_API_KEY, else one generated and kept in the data directory)")
 		faultKind  = flag.String("fault-kinds", "", "comma-separated fault kinds to inject: "+strings.Join(versd.FaultKinds, ","))
 		quiet      = flag.Bool("quiet", false, "do not log one line per request")
+		official   = flag.Bool("official-cli", false, "serve the unmodified official vers CLI: SSH gateway on 127.0.0.1:443 (unless --ssh-listen is given) and VERS_URL under api.<domain without vm.>, from which the CLI derives <vm>.<vm-domain>")
+		manage     = flag.Bool("manage-hosts", false, "keep a marked block in the hosts file mapping the API host and every live VM's <vm>.<vm-domain> to 127.0.0.1; removed at exit")
+		hostsFile  = flag.String("hosts-file", "/etc/hosts", "hosts file that --manage-hosts edits")
 	)
 	flag.StringVar(&opts.Listen, "listen", "127.0.0.1:8787", "HTTP API address")
 	flag.StringVar(&opts.SSHListen, "ssh-listen", "127.0.0.1:8443", "SSH-over-TLS gateway address")
 	flag.StringVar(&opts.DataDir, "data", "./.versd", "data directory: metadata database, layers, CA")
-	flag.StringVar(&opts.VMDomain, "vm-domain", "vm.versd.localhost", "domain of VM host names (<vm_id>.<domain>) in the gateway's certificate")
+	flag.StringVar(&opts.VMDomain, "vm-domain", versd.DefaultVMDomain, "domain of VM host names (<vm_id>.<domain>) in the gateway's certificate")
 	flag.StringVar(&opts.BaseRootfs, "base-rootfs", "", "directory or tarball used as the root filesystem of new_root VMs (default: busybox)")
 	flag.StringVar(&opts.Runtime, "runtime", "runc", "OCI runtime binary that runs VMs (path or name on PATH)")
 	flag.Float64Var(&opts.Faults.Rate, "fault-rate", 0, "fraction of API requests (0..1) that get an injected fault; 0 disables fault injection")
@@ -48,6 +52,11 @@ func run() error {
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q; see --help", flag.Args())
+	}
+	sshListenSet := false
+	flag.Visit(func(f *flag.Flag) { sshListenSet = sshListenSet || f.Name == "ssh-listen" })
+	if err := applyCLIMode(&opts, *official, sshListenSet, *manage, *hostsFile); err != nil {
+		return err
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("versd needs root (it creates namespaces and overlay mounts for its VMs); run it with sudo or as root")
@@ -95,6 +104,14 @@ func run() error {
 		return err
 	}
 	fmt.Printf("# versd is listening; paste these lines into your shell:\n%s", srv.EnvExports())
+	if *official {
+		if _, port, _ := net.SplitHostPort(srv.SSHAddress); port != "443" {
+			logger.Printf("versd: warning: the official CLI dials port 443, but the gateway listens on %s", srv.SSHAddress)
+		}
+		if !*manage {
+			logger.Printf("versd: without --manage-hosts, make %s and *.%s resolve to 127.0.0.1 yourself", opts.APIHost, opts.VMDomain)
+		}
+	}
 	if opts.Faults.Rate > 0 {
 		logger.Printf("versd: injecting faults into %.0f%% of API requests (seed %d)", opts.Faults.Rate*100, opts.Faults.Seed)
 	}
@@ -102,6 +119,29 @@ func run() error {
 	stop()
 	logger.Printf("versd: shutting down (VMs and data are kept in %s)", srv.DataDir)
 	return srv.Close()
+}
+
+// applyCLIMode turns --official-cli and --manage-hosts into Options. The
+// official CLI dials <vm>.vm.X:443 where api.X is its VERS_URL host, so the
+// API host is named after the VM domain and the gateway moves to 443.
+func applyCLIMode(opts *versd.Options, official, sshListenSet, manageHosts bool, hostsFile string) error {
+	if official {
+		rest, ok := strings.CutPrefix(opts.VMDomain, "vm.")
+		if !ok || rest == "" {
+			return fmt.Errorf("--official-cli needs a --vm-domain of the form vm.X (the CLI derives vm.X from api.X), got %q", opts.VMDomain)
+		}
+		opts.APIHost = "api." + rest
+		if !sshListenSet {
+			opts.SSHListen = "127.0.0.1:443"
+		}
+	}
+	if manageHosts {
+		if hostsFile == "" {
+			return errors.New("--manage-hosts needs a --hosts-file")
+		}
+		opts.HostsFile = hostsFile
+	}
+	return nil
 }
 
 // resolveAPIKey picks the flag (or the file it names), then $VERSD_API_KEY, then the key stored in

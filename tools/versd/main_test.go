@@ -11,7 +11,21 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/vers"
+	"github.com/vers-sh/terraform-provider-vers/internal/versd"
 )
+
+// A user who starts versd with flags and exports only VERS_BASE_URL and
+// VERS_SSH_ADDRESS must get a VM domain that matches the gateway's
+// certificate.
+func TestDefaultVMDomainMatchesProviderDerivation(t *testing.T) {
+	for _, base := range []string{"http://127.0.0.1:8787", "http://localhost:8787", "http://[::1]:8787"} {
+		if got := vers.DeriveVMDomain(base); got != versd.DefaultVMDomain {
+			t.Errorf("provider derives %q for %s, versd names VMs under %q", got, base, versd.DefaultVMDomain)
+		}
+	}
+}
 
 func TestResolveAPIKeyOrder(t *testing.T) {
 	dir := t.TempDir()
@@ -105,6 +119,28 @@ func TestCommandServesAndStops(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("versd did not stop within 30 s of SIGINT")
+	}
+}
+
+func TestOfficialCLIMode(t *testing.T) {
+	opts := versd.Options{VMDomain: "vm.versd.localhost", SSHListen: "127.0.0.1:8443"}
+	if err := applyCLIMode(&opts, true, false, true, "/tmp/hosts"); err != nil {
+		t.Fatal(err)
+	}
+	if opts.APIHost != "api.versd.localhost" || opts.SSHListen != "127.0.0.1:443" || opts.HostsFile != "/tmp/hosts" {
+		t.Fatalf("options = %+v", opts)
+	}
+	// An explicit --ssh-listen wins (e.g. behind a port redirect).
+	opts = versd.Options{VMDomain: "vm.example.test", SSHListen: "0.0.0.0:9443"}
+	if err := applyCLIMode(&opts, true, true, false, "/etc/hosts"); err != nil {
+		t.Fatal(err)
+	}
+	if opts.APIHost != "api.example.test" || opts.SSHListen != "0.0.0.0:9443" || opts.HostsFile != "" {
+		t.Fatalf("options = %+v", opts)
+	}
+	opts = versd.Options{VMDomain: "machines.example.test"}
+	if err := applyCLIMode(&opts, true, false, false, ""); err == nil || !strings.Contains(err.Error(), "vm.X") {
+		t.Fatalf("a VM domain the CLI cannot derive was accepted: %v", err)
 	}
 }
 

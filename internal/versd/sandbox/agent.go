@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -175,6 +176,13 @@ func (a *agent) handle(fd int) {
 		return
 	case "sftp":
 		a.sftp(f)
+		return
+	case "dial":
+		if req.Dial == nil {
+			opErr = errors.New("dial needs a host and port")
+			break
+		}
+		a.dial(conn, *req.Dial)
 		return
 	case "sync":
 		unix.Sync()

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,7 +42,17 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 		send(frameExit, b)
 	}
 
-	env := a.execEnv(spec.Env)
+	extra := spec.Env
+	if spec.TTY != nil && spec.TTY.Term != "" {
+		if _, ok := extra["TERM"]; !ok {
+			extra = maps.Clone(extra)
+			if extra == nil {
+				extra = map[string]string{}
+			}
+			extra["TERM"] = spec.TTY.Term
+		}
+	}
+	env := a.execEnv(extra)
 	dir := spec.WorkingDir
 	if dir == "" {
 		dir = "/"
@@ -55,26 +67,62 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 		return
 	}
 
-	stdinR, stdinW, err := os.Pipe()
-	if err != nil {
-		fail(ExitCannotExecute, "exec failed: %v", err)
-		return
+	// The command's end of its streams, and ours: three pipes, or one
+	// terminal (a pty allocated here, inside the VM) for all three.
+	var (
+		childFiles []*os.File
+		stdinW     *os.File                              // we write the command's input here
+		outR, errR *os.File                              // and read its output here
+		tty        *os.File                              // pty only: the terminal side, for resizes
+		sysAttr    = &syscall.SysProcAttr{Setpgid: true} // its own group, killed as one
+	)
+	if spec.TTY != nil {
+		ptm, pts, err := pty.Open()
+		if err != nil {
+			fail(ExitCannotExecute, "exec failed: allocating a terminal: %v", err)
+			return
+		}
+		if spec.TTY.Rows > 0 && spec.TTY.Cols > 0 {
+			_ = pty.Setsize(ptm, &pty.Winsize{Rows: spec.TTY.Rows, Cols: spec.TTY.Cols})
+		}
+		childFiles = []*os.File{pts, pts, pts}
+		stdinW, outR, tty = ptm, ptm, ptm
+		// A session of its own with the terminal as controlling tty, so job
+		// control and ^C reach the foreground job as in any login.
+		sysAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	} else {
+		stdinR, w, err := os.Pipe()
+		if err != nil {
+			fail(ExitCannotExecute, "exec failed: %v", err)
+			return
+		}
+		oR, oW, _ := os.Pipe()
+		eR, eW, _ := os.Pipe()
+		childFiles = []*os.File{stdinR, oW, eW}
+		stdinW, outR, errR = w, oR, eR
 	}
-	outR, outW, _ := os.Pipe()
-	errR, errW, _ := os.Pipe()
+	closeOurs := func() {
+		stdinW.Close()
+		outR.Close()
+		if errR != nil {
+			errR.Close()
+		}
+	}
 	pid, exited, err := a.start(prog, spec.Command, &os.ProcAttr{
 		Dir:   dir,
 		Env:   env,
-		Files: []*os.File{stdinR, outW, errW},
-		Sys:   &syscall.SysProcAttr{Setpgid: true}, // its own group, killed as one
+		Files: childFiles,
+		Sys:   sysAttr,
 	})
-	stdinR.Close()
-	outW.Close()
-	errW.Close()
+	for _, f := range childFiles[:1] {
+		f.Close()
+	}
+	if spec.TTY == nil {
+		childFiles[1].Close()
+		childFiles[2].Close()
+	}
 	if err != nil {
-		stdinW.Close()
-		outR.Close()
-		errR.Close()
+		closeOurs()
 		code := ExitCannotExecute
 		if errors.Is(err, fs.ErrNotExist) {
 			code = ExitNotFound
@@ -84,10 +132,17 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 	}
 
 	var pumps sync.WaitGroup
-	for _, p := range []struct {
+	outputs := []struct {
 		r    *os.File
 		kind byte
-	}{{outR, frameStdout}, {errR, frameStderr}} {
+	}{{outR, frameStdout}}
+	if errR != nil {
+		outputs = append(outputs, struct {
+			r    *os.File
+			kind byte
+		}{errR, frameStderr})
+	}
+	for _, p := range outputs {
 		pumps.Add(1)
 		go func() {
 			defer pumps.Done()
@@ -98,6 +153,8 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 					send(p.kind, buf[:n])
 				}
 				if err != nil {
+					// A pty reads EIO once the last holder of the
+					// terminal side has closed it: that is its EOF.
 					return
 				}
 			}
@@ -116,7 +173,18 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 			case frameStdin:
 				_, _ = stdinW.Write(payload) // fails once the command closed stdin
 			case frameStdinEOF:
-				stdinW.Close()
+				if tty == nil { // a terminal has no EOF of its own; the shell reads ^D
+					stdinW.Close()
+				}
+			case frameResize:
+				if tty != nil && len(payload) == 4 {
+					_ = pty.Setsize(tty, &pty.Winsize{Rows: binary.BigEndian.Uint16(payload), Cols: binary.BigEndian.Uint16(payload[2:])})
+				}
+			case frameSignal:
+				if sig, ok := signalByName[string(payload)]; ok {
+					// To the process group, as a terminal's ^C would.
+					_ = unix.Kill(-pid, sig)
+				}
 			}
 		}
 	}()
@@ -143,19 +211,19 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 		kill()
 		ws = <-exited
 	}
-	stdinW.Close()
+	if tty == nil {
+		stdinW.Close()
+	}
 
 	drained := make(chan struct{})
 	go func() { pumps.Wait(); close(drained) }()
 	select {
 	case <-drained:
 	case <-time.After(outputGrace):
-		outR.Close()
-		errR.Close()
+		closeOurs()
 		<-drained
 	}
-	outR.Close()
-	errR.Close()
+	closeOurs()
 
 	code = exitCode(ws)
 	if timedOut {
@@ -171,6 +239,16 @@ func exitCode(ws unix.WaitStatus) int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
+}
+
+// signalByName maps the signal names of RFC 4254 §6.9 (and a few more that
+// OpenSSH passes on) to signals.
+var signalByName = map[string]unix.Signal{
+	"ABRT": unix.SIGABRT, "ALRM": unix.SIGALRM, "FPE": unix.SIGFPE, "HUP": unix.SIGHUP,
+	"ILL": unix.SIGILL, "INT": unix.SIGINT, "KILL": unix.SIGKILL, "PIPE": unix.SIGPIPE,
+	"QUIT": unix.SIGQUIT, "SEGV": unix.SIGSEGV, "TERM": unix.SIGTERM, "USR1": unix.SIGUSR1,
+	"USR2": unix.SIGUSR2, "WINCH": unix.SIGWINCH, "CONT": unix.SIGCONT, "STOP": unix.SIGSTOP,
+	"TSTP": unix.SIGTSTP,
 }
 
 // execEnv is spec.Env over the defaults, as KEY=VALUE sorted by key.

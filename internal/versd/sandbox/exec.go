@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,25 @@ type ExecSpec struct {
 	Env         map[string]string `json:"env,omitempty"` // over PATH, HOME and HOSTNAME defaults
 	WorkingDir  string            `json:"working_dir,omitempty"`
 	TimeoutSecs int64             `json:"timeout_secs,omitempty"` // 0: none
+	// TTY, when set, runs the command on a pseudo-terminal allocated inside
+	// the VM: it becomes the session leader with the terminal as its
+	// controlling tty, and stdout carries the terminal's output (stderr
+	// stays empty), as with `ssh -t`.
+	TTY *TTYSpec `json:"tty,omitempty"`
+}
+
+// TTYSpec is the terminal an interactive command starts with.
+type TTYSpec struct {
+	Term string `json:"term,omitempty"` // TERM; empty keeps the default
+	Rows uint16 `json:"rows,omitempty"`
+	Cols uint16 `json:"cols,omitempty"`
+}
+
+// Control is an event for a running command: a new terminal size or a
+// signal (by name without "SIG", as SSH sends them).
+type Control struct {
+	Resize *TTYSpec // Rows and Cols
+	Signal string
 }
 
 // Exit codes that the VM reports the way Docker and coreutils do.
@@ -31,6 +51,12 @@ const (
 // reach EOF, and output that background processes write after a short grace
 // period is dropped.
 func (m *Manager) Exec(ctx context.Context, id string, spec ExecSpec, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	return m.ExecInteractive(ctx, id, spec, stdin, stdout, stderr, nil)
+}
+
+// ExecInteractive is Exec with a stream of resize and signal events for the
+// command; ctl may be nil.
+func (m *Manager) ExecInteractive(ctx context.Context, id string, spec ExecSpec, stdin io.Reader, stdout, stderr io.Writer, ctl <-chan Control) (int, error) {
 	if len(spec.Command) == 0 {
 		return -1, errNoCommand
 	}
@@ -62,6 +88,11 @@ func (m *Manager) Exec(ctx context.Context, id string, spec ExecSpec, stdin io.R
 		_ = writeFrame(conn, frameStdinEOF, nil)
 	} else {
 		go sendStdin(conn, stdin)
+	}
+	if ctl != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go sendControl(conn, ctl, done)
 	}
 	if stdout == nil {
 		stdout = io.Discard
@@ -109,6 +140,34 @@ func sendStdin(conn net.Conn, stdin io.Reader) {
 			// EOF or a failing reader: either way the command sees EOF.
 			_ = writeFrame(conn, frameStdinEOF, nil)
 			return
+		}
+	}
+}
+
+// sendControl forwards resize and signal events until the exec ends. Frame
+// writes are whole (one write each), so they interleave safely with stdin.
+func sendControl(conn net.Conn, ctl <-chan Control, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case c, ok := <-ctl:
+			if !ok {
+				return
+			}
+			var err error
+			if c.Resize != nil {
+				var b [4]byte
+				binary.BigEndian.PutUint16(b[0:], c.Resize.Rows)
+				binary.BigEndian.PutUint16(b[2:], c.Resize.Cols)
+				err = writeFrame(conn, frameResize, b[:])
+			}
+			if c.Signal != "" && err == nil {
+				err = writeFrame(conn, frameSignal, []byte(c.Signal))
+			}
+			if err != nil {
+				return
+			}
 		}
 	}
 }

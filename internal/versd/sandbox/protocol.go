@@ -19,6 +19,8 @@ const (
 	frameStdout   byte = 'o'
 	frameStderr   byte = 'e'
 	frameExit     byte = 'x' // JSON response; last frame
+	frameResize   byte = 'r' // terminal size: rows, cols as big-endian uint16
+	frameSignal   byte = 's' // signal name without "SIG", e.g. "INT"
 )
 
 // maxFrame bounds a frame's payload so a corrupt stream cannot make either
@@ -27,8 +29,15 @@ const maxFrame = 1 << 20
 
 // request is the first frame of every connection.
 type request struct {
-	Op   string    `json:"op"` // "exec", "sync", "pause", "resume"
+	Op   string    `json:"op"` // "exec", "dial", "sync", "pause", "resume"
 	Exec *ExecSpec `json:"exec,omitempty"`
+	Dial *dialSpec `json:"dial,omitempty"`
+}
+
+// dialSpec asks the agent for a TCP connection made from inside the VM.
+type dialSpec struct {
+	Host string `json:"host"`
+	Port int    `json:"port"`
 }
 
 // response ends every connection.

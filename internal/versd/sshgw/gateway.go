@@ -36,9 +36,42 @@ type VMTarget struct {
 	// privileges; the gateway only forwards the subsystem's bytes to it.
 	// The stream ends when the VM stops, which ends the session.
 	SFTP func(ctx context.Context) (io.ReadWriteCloser, error)
-	// Exec runs `sh -c command` in the VM and returns its exit code. It must
+	// Exec runs a process in the VM and returns its exit code. It must
 	// return once ctx is done.
-	Exec func(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) (int, error)
+	Exec func(ctx context.Context, p *Process) (int, error)
+	// Dial connects to host:port from inside the VM's own network
+	// namespace (direct-tcpip, `ssh -L`). nil refuses port forwarding.
+	Dial func(ctx context.Context, host string, port int) (net.Conn, error)
+}
+
+// Process is one command of an SSH session.
+type Process struct {
+	// Command runs through `sh -c`; empty means an interactive login shell
+	// (the "shell" request).
+	Command string
+	// Env holds the client's env requests.
+	Env map[string]string
+	// TTY is set after a pty-req: the process runs on a terminal inside the
+	// VM, and its output (stdout and stderr) goes to Stdout.
+	TTY *Terminal
+	// Stdin, Stdout and Stderr are the channel's streams.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Control carries window-change and signal requests while it runs.
+	Control <-chan Control
+}
+
+// Terminal is the terminal a pty-req asked for.
+type Terminal struct {
+	Term       string
+	Rows, Cols uint32
+}
+
+// Control is a window-change (Resize) or a signal request (Signal, a name
+// without "SIG" such as "INT", as RFC 4254 sends it).
+type Control struct {
+	Resize *Terminal
+	Signal string
 }
 
 // VMLookup resolves a VM id taken from the SNI name. An error rejects the
@@ -385,12 +418,15 @@ func (g *Gateway) handleConn(raw net.Conn, ip string) {
 
 	g.goTracked(func() { answerGlobalRequests(reqs) })
 	for newCh := range chans {
-		if newCh.ChannelType() != "session" {
+		switch {
+		case newCh.ChannelType() == "session":
+			s := &session{gw: g, target: target, vmID: vmID, remote: remote}
+			g.goTracked(func() { s.serve(connCtx, newCh) })
+		case newCh.ChannelType() == "direct-tcpip" && target.Dial != nil:
+			g.goTracked(func() { g.forward(connCtx, target, vmID, remote, newCh) })
+		default:
 			_ = newCh.Reject(ssh.UnknownChannelType, fmt.Sprintf("channel type %q is not supported", newCh.ChannelType()))
-			continue
 		}
-		s := &session{gw: g, target: target, vmID: vmID, remote: remote}
-		g.goTracked(func() { s.serve(connCtx, newCh) })
 	}
 	g.logf("sshgw: %s: VM %s: connection closed", remote, vmID)
 }

@@ -74,7 +74,7 @@ func TestExecFailureReportsStatus255(t *testing.T) {
 	}
 }
 
-func TestEnvIsExportedBeforeCommand(t *testing.T) {
+func TestEnvReachesTheProcess(t *testing.T) {
 	vm := newTestVM(t, vmA, t.TempDir())
 	client := startGateway(t, vm).mustDial(t, vm)
 	sess, err := client.NewSession()
@@ -91,13 +91,13 @@ func TestEnvIsExportedBeforeCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `out:export GREETING='it'\''s here'; run` + "\n"
+	want := "env:GREETING=it's here\nout:run\n"
 	if string(out) != want {
 		t.Errorf("command seen by Exec = %q, want %q", out, want)
 	}
 }
 
-func TestShellAndPtyRefused(t *testing.T) {
+func TestUnknownRequestsRefused(t *testing.T) {
 	vm := newTestVM(t, vmA, t.TempDir())
 	client := startGateway(t, vm).mustDial(t, vm)
 	sess, err := client.NewSession()
@@ -105,14 +105,14 @@ func TestShellAndPtyRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sess.Close()
-	if err := sess.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err == nil {
-		t.Error("pty-req was accepted")
-	}
-	if err := sess.Shell(); err == nil {
-		t.Error("shell was accepted")
-	}
 	if err := sess.RequestSubsystem("netconf"); err == nil {
 		t.Error("unknown subsystem was accepted")
+	}
+	if ok, _ := sess.SendRequest("window-change", true, ssh.Marshal(windowChange{Cols: 100, Rows: 40})); ok {
+		t.Error("window-change without a pty-req was accepted")
+	}
+	if ok, err := sess.SendRequest("x11-req", true, nil); ok || err != nil {
+		t.Errorf("x11-req = %v, %v; want refused", ok, err)
 	}
 	// The channel still works for an exec after the refusals.
 	out, err := sess.Output("after")
@@ -124,6 +124,7 @@ func TestShellAndPtyRefused(t *testing.T) {
 func TestOtherChannelTypesRejected(t *testing.T) {
 	vm := newTestVM(t, vmA, t.TempDir())
 	client := startGateway(t, vm).mustDial(t, vm)
+	// The test VM has no Dial, so direct-tcpip is refused like the others.
 	for _, kind := range []string{"direct-tcpip", "x11", "auth-agent@openssh.com"} {
 		_, _, err := client.OpenChannel(kind, nil)
 		var openErr *ssh.OpenChannelError
@@ -269,7 +270,7 @@ func TestRunningExecCancelled(t *testing.T) {
 	started := make(chan struct{}, 2)
 	ended := make(chan error, 2)
 	vm := newTestVM(t, vmA, t.TempDir())
-	vm.target.Exec = func(ctx context.Context, _ string, _ io.Reader, _, _ io.Writer) (int, error) {
+	vm.target.Exec = func(ctx context.Context, _ *Process) (int, error) {
 		started <- struct{}{}
 		<-ctx.Done()
 		ended <- ctx.Err()

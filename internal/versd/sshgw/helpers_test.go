@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,19 +39,47 @@ type testGateway struct {
 	lookups []string // every VM id Lookup was asked for
 }
 
-// fakeExec stands in for a sandbox: it echoes the command and stdin to
-// stdout, writes a marker to stderr, and fails with 7 for "fail".
-func fakeExec(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	in, err := io.ReadAll(stdin)
+// fakeExec stands in for a sandbox: it echoes the command, env and stdin to
+// stdout, writes a marker to stderr, and fails with 7 for "fail". A shell
+// (empty command) reports its terminal, then each control event, until a
+// TERM signal ends it with 143.
+func fakeExec(ctx context.Context, p *Process) (int, error) {
+	if p.Command == "" {
+		if p.TTY == nil {
+			fmt.Fprintln(p.Stdout, "shell without terminal")
+		} else {
+			fmt.Fprintf(p.Stdout, "shell term=%s rows=%d cols=%d\n", p.TTY.Term, p.TTY.Rows, p.TTY.Cols)
+		}
+		for {
+			select {
+			case c := <-p.Control:
+				if c.Resize != nil {
+					fmt.Fprintf(p.Stdout, "resize rows=%d cols=%d\n", c.Resize.Rows, c.Resize.Cols)
+				}
+				if c.Signal != "" {
+					fmt.Fprintf(p.Stdout, "signal %s\n", c.Signal)
+					if c.Signal == "TERM" {
+						return 143, nil
+					}
+				}
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		}
+	}
+	in, err := io.ReadAll(p.Stdin)
 	if err != nil {
 		return 0, err
 	}
-	fmt.Fprintf(stdout, "out:%s\n%s", command, in)
-	fmt.Fprintf(stderr, "err:%s", command)
-	if command == "fail" {
+	for _, k := range slices.Sorted(maps.Keys(p.Env)) {
+		fmt.Fprintf(p.Stdout, "env:%s=%s\n", k, p.Env[k])
+	}
+	fmt.Fprintf(p.Stdout, "out:%s\n%s", p.Command, in)
+	fmt.Fprintf(p.Stderr, "err:%s", p.Command)
+	if p.Command == "fail" {
 		return 7, nil
 	}
-	if command == "broken" {
+	if p.Command == "broken" {
 		return 0, errors.New("sandbox unavailable")
 	}
 	return 0, nil

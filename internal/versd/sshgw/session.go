@@ -5,25 +5,32 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"strings"
 
 	"golang.org/x/crypto/ssh"
 )
 
-// session serves one "session" channel: a single exec or sftp subsystem,
-// optionally preceded by env requests.
+// session serves one "session" channel: a single exec, shell or sftp
+// subsystem, optionally preceded by env and pty-req requests.
 type session struct {
 	gw     *Gateway
 	target *VMTarget
 	vmID   string
 	remote string
 
-	env     []string // "NAME=value" in arrival order
-	started bool     // an exec or subsystem already owns the channel
+	env     map[string]string
+	tty     *Terminal
+	started bool // an exec, shell or subsystem already owns the channel
+	// control feeds window-change and signal requests to the running
+	// process; nil before start and for sftp.
+	control chan Control
 }
 
-// envNamePattern keeps env names to what sh accepts in `export NAME=...`.
+// envNamePattern keeps env names to what a shell accepts.
 var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// controlBuffer is how many window-change and signal requests may wait for
+// the VM; more are dropped (a later resize supersedes an earlier one).
+const controlBuffer = 32
 
 func (s *session) serve(connCtx context.Context, newCh ssh.NewChannel) {
 	ch, reqs, err := newCh.Accept()
@@ -44,6 +51,20 @@ func (s *session) serve(connCtx context.Context, newCh ssh.NewChannel) {
 	}
 }
 
+// ptyRequest is the payload of "pty-req" (RFC 4254 §6.2).
+type ptyRequest struct {
+	Term                   string
+	Cols, Rows             uint32
+	WidthPixels, HeightPix uint32
+	Modes                  string
+}
+
+// windowChange is the payload of "window-change" (RFC 4254 §6.7).
+type windowChange struct {
+	Cols, Rows             uint32
+	WidthPixels, HeightPix uint32
+}
+
 // handleRequest acts on one channel request and reports whether it was
 // accepted. Work it starts runs on a tracked goroutine that closes ch.
 func (s *session) handleRequest(ctx context.Context, ch ssh.Channel, req *ssh.Request) bool {
@@ -53,17 +74,54 @@ func (s *session) handleRequest(ctx context.Context, ch ssh.Channel, req *ssh.Re
 		if s.started || ssh.Unmarshal(req.Payload, &kv) != nil || !envNamePattern.MatchString(kv.Name) {
 			return false
 		}
-		s.env = append(s.env, kv.Name+"="+kv.Value)
+		if s.env == nil {
+			s.env = map[string]string{}
+		}
+		s.env[kv.Name] = kv.Value
 		return true
 
-	case "exec":
+	case "pty-req":
+		var p ptyRequest
+		if s.started || ssh.Unmarshal(req.Payload, &p) != nil {
+			return false
+		}
+		s.tty = &Terminal{Term: p.Term, Rows: p.Rows, Cols: p.Cols}
+		return true
+
+	case "window-change":
+		var w windowChange
+		if s.tty == nil || ssh.Unmarshal(req.Payload, &w) != nil {
+			return false
+		}
+		size := &Terminal{Rows: w.Rows, Cols: w.Cols}
+		if !s.started {
+			s.tty.Rows, s.tty.Cols = w.Rows, w.Cols
+			return true
+		}
+		return s.sendControl(Control{Resize: size})
+
+	case "signal":
+		var sig struct{ Signal string }
+		if !s.started || s.control == nil || ssh.Unmarshal(req.Payload, &sig) != nil || sig.Signal == "" {
+			return false
+		}
+		return s.sendControl(Control{Signal: sig.Signal})
+
+	case "exec", "shell":
 		var p struct{ Command string }
-		if s.started || ssh.Unmarshal(req.Payload, &p) != nil || s.target.Exec == nil {
+		if s.started || s.target.Exec == nil {
+			return false
+		}
+		if req.Type == "exec" && (ssh.Unmarshal(req.Payload, &p) != nil || p.Command == "") {
 			return false
 		}
 		s.started = true
-		command := withEnv(s.env, p.Command)
-		s.gw.goTracked(func() { s.runExec(ctx, ch, command) })
+		s.control = make(chan Control, controlBuffer)
+		proc := &Process{Command: p.Command, Env: s.env, TTY: s.tty, Stdin: ch, Stdout: ch, Stderr: ch.Stderr(), Control: s.control}
+		if s.tty != nil {
+			proc.Stderr = ch // a terminal has one output stream
+		}
+		s.gw.goTracked(func() { s.run(ctx, ch, req.Type, proc) })
 		return true
 
 	case "subsystem":
@@ -84,18 +142,31 @@ func (s *session) handleRequest(ctx context.Context, ch ssh.Channel, req *ssh.Re
 		return true
 
 	default:
-		// "shell", "pty-req", "x11-req", "signal", "window-change", ...:
-		// versd VMs are driven by exec and SFTP only.
+		// "x11-req", "auth-agent-req@openssh.com", ...: not offered.
 		return false
 	}
 }
 
-func (s *session) runExec(ctx context.Context, ch ssh.Channel, command string) {
+// sendControl queues an event for the running process without blocking the
+// channel's request loop.
+func (s *session) sendControl(c Control) bool {
+	if s.control == nil {
+		return false
+	}
+	select {
+	case s.control <- c:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *session) run(ctx context.Context, ch ssh.Channel, kind string, p *Process) {
 	defer ch.Close()
-	s.gw.logf("sshgw: %s: VM %s: exec started", s.remote, s.vmID)
-	code, err := s.target.Exec(ctx, command, ch, ch, ch.Stderr())
+	s.gw.logf("sshgw: %s: VM %s: %s started (terminal: %t)", s.remote, s.vmID, kind, p.TTY != nil)
+	code, err := s.target.Exec(ctx, p)
 	if err != nil {
-		s.gw.logf("sshgw: %s: VM %s: exec failed: %v", s.remote, s.vmID, err)
+		s.gw.logf("sshgw: %s: VM %s: %s failed: %v", s.remote, s.vmID, kind, err)
 		fmt.Fprintf(ch.Stderr(), "versd: command could not run: %v\n", err)
 		code = 255
 	}
@@ -105,7 +176,7 @@ func (s *session) runExec(ctx context.Context, ch ssh.Channel, command string) {
 	_ = ch.CloseWrite()
 	status := struct{ Status uint32 }{uint32(code)}
 	_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(&status))
-	s.gw.logf("sshgw: %s: VM %s: exec exited with status %d", s.remote, s.vmID, code)
+	s.gw.logf("sshgw: %s: VM %s: %s exited with status %d", s.remote, s.vmID, kind, code)
 }
 
 // forwardSFTP copies the subsystem's bytes between the client and the VM's
@@ -130,26 +201,4 @@ func (s *session) forwardSFTP(ch ssh.Channel, backend io.ReadWriteCloser) {
 	ch.Close()
 	<-done
 	s.gw.logf("sshgw: %s: VM %s: sftp ended", s.remote, s.vmID)
-}
-
-// withEnv prefixes command with exports of the env requests the client sent,
-// since Exec runs it through sh -c.
-func withEnv(env []string, command string) string {
-	if len(env) == 0 {
-		return command
-	}
-	var b strings.Builder
-	b.WriteString("export")
-	for _, kv := range env {
-		name, value, _ := strings.Cut(kv, "=")
-		b.WriteString(" " + name + "=" + shellQuote(value))
-	}
-	b.WriteString("; ")
-	b.WriteString(command)
-	return b.String()
-}
-
-// shellQuote wraps v in single quotes, which sh takes literally.
-func shellQuote(v string) string {
-	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
 }

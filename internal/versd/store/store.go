@@ -87,6 +87,10 @@ CREATE TABLE IF NOT EXISTS repo_tags (
 	updated_at  TEXT NOT NULL,
 	UNIQUE (repo_id, name)
 );
+CREATE TABLE IF NOT EXISTS env_vars (
+	name  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS intents (
 	id         TEXT PRIMARY KEY,
 	kind       TEXT NOT NULL,
