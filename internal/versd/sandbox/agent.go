@@ -117,9 +117,10 @@ func (a *agent) start(prog string, argv []string, attr *os.ProcAttr) (int, <-cha
 	if err != nil {
 		return 0, nil, err
 	}
-	a.waiters[proc.Pid] = exited
-	_ = proc.Release() // the reaper waits for it, not os.Process
-	return proc.Pid, exited, nil
+	pid := proc.Pid
+	a.waiters[pid] = exited
+	_ = proc.Release() // the reaper waits for it, not os.Process (Release clears Pid)
+	return pid, exited, nil
 }
 
 // serve receives one connection per request over the control socket until
