@@ -52,6 +52,10 @@ type Options struct {
 	CleanupTimeout time.Duration
 	// PollInterval is how often to poll a booting VM. Default 250 ms.
 	PollInterval time.Duration
+	// BaseCommit, when set, is the commit the target's FROM was resolved to
+	// earlier (at plan time): the build starts there even if the tag has
+	// moved since, so it builds on the base it was planned on.
+	BaseCommit string
 }
 
 // Layer is one materialising step's outcome.
@@ -200,6 +204,9 @@ func (b *buildRun) execute(ctx context.Context) (*Result, error) {
 		if f := df.Stages[i].From; f.Kind == dockerfile.FromScratch && b.prep.Spec.VMConfig == nil {
 			return nil, &ScratchNeedsVMConfigError{File: b.prep.DockerfileName, Line: f.Line}
 		}
+	}
+	if b.opts.BaseCommit != "" && df.From.Kind != dockerfile.FromScratch {
+		b.refs[df.From.Ref] = b.opts.BaseCommit
 	}
 	for _, f := range baseRefs(df, needed) {
 		if _, ok := b.refs[f.Ref]; ok {

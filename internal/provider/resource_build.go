@@ -155,6 +155,9 @@ func (r *BuildResource) Create(ctx context.Context, req resource.CreateRequest, 
 		BuildID:           buildID,
 		KeepFailedBuilder: plan.KeepFailedBuilder.ValueBool(),
 		NoCache:           plan.NoCache.ValueBool(),
+		// The plan showed this base (ModifyPlan); building on it keeps
+		// the promise even if the tag moved in between.
+		BaseCommit: plan.BaseCommitID.ValueString(),
 		Progress: func(e build.Event) {
 			tflog.SubsystemInfo(ctx, buildLogSubsystem, e.String(), map[string]any{"build_id": buildID, "step": e.Step, "status": e.Status})
 		},

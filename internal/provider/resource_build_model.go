@@ -26,6 +26,7 @@ type buildModel struct {
 	Secrets                types.Map      `tfsdk:"secrets"`
 	VMConfig               *vmConfigModel `tfsdk:"vm_config"`
 	Triggers               types.Map      `tfsdk:"triggers"`
+	BaseUpdates            types.String   `tfsdk:"base_updates"`
 	KeepFailedBuilder      types.Bool     `tfsdk:"keep_failed_builder"`
 	NoCache                types.Bool     `tfsdk:"no_cache"`
 	DeleteCommitsOnDestroy types.Bool     `tfsdk:"delete_commits_on_destroy"`

@@ -15,47 +15,91 @@ import (
 
 var _ resource.ResourceWithModifyPlan = &BuildResource{}
 
-// ModifyPlan rebuilds when the commit the FROM line names has moved: with
-// `FROM my-base:latest`, promoting a new base must rebuild what is built on
-// it, as `docker build --pull` would. context_hash cannot see this (it is
-// pure and also served by a provider function without API access), so the
-// check lives here and compares the base resolved now with the one the
-// build used (base_commit_id).
+// The values of base_updates.
+const (
+	baseUpdatesRebuild = "rebuild"
+	baseUpdatesIgnore  = "ignore"
+)
+
+// ModifyPlan resolves the FROM line at plan time.
+//
+// For a new build (or the create half of a replacement) the plan shows the
+// base it will start from, and Create builds on exactly that commit.
+//
+// For an existing build with base_updates = "rebuild", a moved FROM tag
+// replaces the build: with `FROM my-base:latest`, promoting a new base must
+// rebuild what is built on it, as `docker build --pull` would. context_hash
+// cannot see this (it is pure and also served by a provider function
+// without API access), so the check lives here and compares the base
+// resolved now with the one the build used (base_commit_id). With
+// base_updates = "ignore" a moved tag changes nothing: an incremental build
+// whose own output moves its FROM tag would otherwise never converge.
 //
 // When the base cannot be resolved now (the tag is created in this same
 // apply, the API is unreachable) nothing is forced: the build resolves it
 // at apply, and the next plan catches any move.
 func (r *BuildResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() || r.data == nil || r.data.client == nil {
-		return // create or destroy, or the provider is not configured yet
+	if req.Plan.Raw.IsNull() || r.data == nil || r.data.client == nil {
+		return // destroy, or the provider is not configured yet
 	}
-	var recorded types.String
+	if req.State.Raw.IsNull() {
+		r.planBase(ctx, req, resp)
+		return
+	}
+	var recorded, commitID, policy types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("base_commit_id"), &recorded)...)
-	var commitID types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("commit_id"), &commitID)...)
-	if resp.Diagnostics.HasError() || commitID.IsNull() {
-		return // a failed (tainted) build is replaced anyway
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("base_updates"), &policy)...)
+	if resp.Diagnostics.HasError() || commitID.IsNull() || policy.ValueString() == baseUpdatesIgnore {
+		return // a failed (tainted) build is replaced anyway; "ignore" keeps the base
 	}
+	from, now, ok := r.resolveFrom(ctx, req, resp)
+	if !ok || recorded.ValueString() == now {
+		return
+	}
+	if now == commitID.ValueString() {
+		// The tag names this very build's output: something (usually a
+		// vers_tag in the same configuration) moves the FROM tag to what
+		// this build made. Rebuilding would move it again, forever.
+		resp.Diagnostics.AddAttributeWarning(path.Root("base_updates"), "Build would rebuild on its own output forever",
+			fmt.Sprintf("FROM %s now names this build's own commit %s, so the default base_updates = \"rebuild\" replaces the build on "+
+				"every apply, and each apply moves the tag again. If the tag is meant to advance to each new build (incremental "+
+				"builds on the previous latest), set base_updates = \"ignore\": the build then starts from the tag as it is when "+
+				"the build is created, and only changed inputs (build_args, triggers, the context) build again.", from.Ref, now))
+	} else {
+		resp.Diagnostics.AddAttributeWarning(path.Root("base_commit_id"), "Base image moved",
+			fmt.Sprintf("FROM %s now names commit %s; this build used %s, so it will be rebuilt on the new base "+
+				"(set base_updates = \"ignore\" to keep the base a build was created on).", from.Ref, now, recorded.ValueString()))
+	}
+	resp.RequiresReplace = append(resp.RequiresReplace, path.Root("base_commit_id"))
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("base_commit_id"), types.StringUnknown())...)
+}
+
+// planBase plans base_commit_id of a build about to be created as the
+// commit the FROM line names now.
+func (r *BuildResource) planBase(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if _, now, ok := r.resolveFrom(ctx, req, resp); ok {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("base_commit_id"), types.StringValue(now))...)
+	}
+}
+
+// resolveFrom reads the FROM line from the configuration and resolves it.
+// ok is false when the inputs are unknown or invalid (ValidateConfig
+// reports the errors) or the base cannot be read now.
+func (r *BuildResource) resolveFrom(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) (dockerfile.From, string, bool) {
 	spec, known, diags := readBuildInputs(ctx, configGetter(req.Config))
 	resp.Diagnostics.Append(diags...)
 	if !known || diags.HasError() {
-		return
+		return dockerfile.From{}, "", false
 	}
 	df, err := build.ParseDockerfile(spec)
-	if err != nil || df.From.Kind == dockerfile.FromScratch || df.From.Kind == dockerfile.FromCommit {
-		return // errors are reported by ValidateConfig; fixed bases cannot move
+	if err != nil {
+		return dockerfile.From{}, "", false
 	}
 	now, err := build.ResolveBase(ctx, r.data.client, df.From, "Dockerfile")
 	if err != nil {
 		tflog.Debug(ctx, "FROM not resolvable at plan time; the build resolves it at apply", map[string]any{"error": err.Error()})
-		return
+		return dockerfile.From{}, "", false
 	}
-	if recorded.ValueString() == now {
-		return
-	}
-	resp.Diagnostics.AddAttributeWarning(path.Root("base_commit_id"), "Base image moved",
-		fmt.Sprintf("FROM %s now names commit %s; this build used %s, so it will be rebuilt on the new base.",
-			df.From.Ref, now, recorded.ValueString()))
-	resp.RequiresReplace = append(resp.RequiresReplace, path.Root("base_commit_id"))
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("base_commit_id"), types.StringUnknown())...)
+	return df.From, now, true
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -79,6 +80,19 @@ func buildSchema(ctx context.Context) schema.Schema {
 				Optional:      true,
 				PlanModifiers: []planmodifier.Map{replaceifset.Map()},
 			},
+			"base_updates": schema.StringAttribute{
+				MarkdownDescription: "What a moved `FROM repo:tag` means for an existing build. `rebuild` (default): the build is " +
+					"replaced on the new base, like `docker build --pull`; right for a shared base that someone else promotes. " +
+					"`ignore`: the tag is resolved when the build is created and a later move changes nothing; only a change of " +
+					"the Dockerfile, context, `build_args`, `vm_config` or `triggers` replaces the build, and the replacement " +
+					"resolves the tag afresh. Use `ignore` for incremental builds whose `FROM` tag is moved to their own output " +
+					"(`FROM my-app:latest` with a `vers_tag` moving `latest` to this build), which would otherwise rebuild on every plan. " +
+					"Changing it alone does not rebuild.",
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(baseUpdatesRebuild),
+				Validators: []validator.String{stringvalidator.OneOf(baseUpdatesRebuild, baseUpdatesIgnore)},
+			},
 			"keep_failed_builder": schema.BoolAttribute{
 				MarkdownDescription: "Keep the builder VM when a step fails, for debugging with `vers_vm_ssh`; its id is in the error. " +
 					"Delete it yourself when done; otherwise any build started more than 24 hours later reaps it. " +
@@ -111,8 +125,9 @@ func buildSchema(ctx context.Context) schema.Schema {
 				Computed:            true, PlanModifiers: keep,
 			},
 			"base_commit_id": schema.StringAttribute{
-				MarkdownDescription: "Commit the `FROM` line resolved to at build time; empty for `FROM scratch`.",
-				Computed:            true, PlanModifiers: keep,
+				MarkdownDescription: "Commit the `FROM` line resolved to; empty for `FROM scratch`. Known at plan time when the tag " +
+					"can be read then, and the build starts from exactly that commit even if the tag moves before apply.",
+				Computed: true, PlanModifiers: keep,
 			},
 			"layers": schema.ListNestedAttribute{
 				MarkdownDescription: "One entry per `RUN`/`COPY`/`ADD` (or a single metadata layer when there are none).",

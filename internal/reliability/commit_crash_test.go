@@ -32,13 +32,17 @@ func commitCrashRounds(t *testing.T) int {
 	return 30
 }
 
-// TestCommitCrashLoop is the attack of issue 12: write a file in a VM, sync,
-// start a commit, SIGKILL versd 5–45 ms later, restart it. Every round's
-// file (acknowledged by the exec's answer) must still be readable in the VM,
-// and in the commit when the commit was acknowledged or recovered. After
-// each restart the database passes integrity_check, no layer is orphaned, no
-// staging is left, and at the end no process of any VM outlives versd.
-// Before the two-phase commit, files went missing in about 1 round of 5.
+// TestCommitCrashLoop is the attack of issue 12, widened to every operation
+// that moves data on disk: each round writes a file in a VM with sync, then
+// starts one operation — a commit (every other round), a branch, a VM from
+// a commit, a new_root VM, a VM delete or a tag move — and SIGKILLs versd
+// 5–45 ms later (random), checks SQLite integrity_check on the stopped
+// database and restarts it. Every file acknowledged so far must still be in
+// the VM; an acknowledged create must exist, an acknowledged delete must be
+// gone, an acknowledged tag move must hold; no intent, staging directory,
+// unreferenced layer or sandbox without a record may remain; and at the end
+// no process outlives versd. Before the two-phase commit, files went
+// missing in about 1 commit of 5.
 func TestCommitCrashLoop(t *testing.T) {
 	rounds := commitCrashRounds(t)
 	p := newVersdProcess(t)
@@ -50,8 +54,25 @@ func TestCommitCrashLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	vmID := vm.VMID
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 12))
+	if _, err := c.CreateRepository(ctx, vers.CreateRepositoryRequest{Name: "crash"}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.CommitVM(ctx, vmID, vers.CommitRequest{}, vers.CommitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateRepoTag(ctx, "crash", vers.CreateRepoTagRequest{TagName: "live", CommitID: first.CommitID}); err != nil {
+		t.Fatal(err)
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 12))
 	var acked []string // commits whose 201 arrived before the kill
+	commits := []string{first.CommitID}
+	var extra []string // VMs besides vmID that must exist
+	var deleted []string
+	tagAt := first.CommitID
+	ops := map[string]int{}
 	landed, inVM := 0, 0
 	for round := range rounds {
 		c := client(t, p.ep, 8)
@@ -61,23 +82,71 @@ func TestCommitCrashLoop(t *testing.T) {
 		if err != nil || res.ExitCode != 0 {
 			t.Fatalf("round %d: writing %s: %v %+v", round, name, err, res)
 		}
-		// The commit gets one attempt: a retry after the restart would hide
-		// the interrupted state this test is about.
+		op := "commit"
+		if round%2 == 1 {
+			op = []string{"branch", "from_commit", "new_root", "delete", "tag_move"}[rng.IntN(5)]
+		}
+		if op == "delete" && len(extra) == 0 {
+			op = "new_root"
+		}
+		ops[op]++
+		// The operation gets one attempt: a retry after the restart would
+		// hide the interrupted state this test is about.
 		once := client(t, p.ep, 0)
-		done := make(chan string, 1)
+		commitBefore := len(commits)
+		done := make(chan func(), 1) // applied to the bookkeeping if acknowledged
+		target := commits[rng.IntN(len(commits))]
+		victim := ""
+		if op == "delete" {
+			victim = extra[0]
+		}
 		go func() {
-			r, err := once.CommitVM(ctx, vmID, vers.CommitRequest{}, vers.CommitOptions{})
-			if err != nil {
-				done <- ""
-				return
+			switch op {
+			case "commit":
+				r, err := once.CommitVM(ctx, vmID, vers.CommitRequest{}, vers.CommitOptions{})
+				if err == nil {
+					done <- func() { acked = append(acked, r.CommitID) }
+					return
+				}
+			case "branch":
+				r, err := once.BranchByVM(ctx, vmID, vers.BranchOptions{})
+				if err == nil {
+					done <- func() {
+						for _, v := range r.VMs {
+							extra = append(extra, v.VMID)
+						}
+					}
+					return
+				}
+			case "from_commit", "new_root":
+				var r *vers.NewVMResponse
+				if op == "new_root" {
+					r, err = once.CreateVMNewRoot(ctx, vers.NewRootRequest{}, true)
+				} else {
+					r, err = once.CreateVMFromCommit(ctx, vers.FromCommitRequest{CommitID: target})
+				}
+				if err == nil {
+					done <- func() { extra = append(extra, r.VMID) }
+					return
+				}
+			case "delete":
+				if _, err := once.DeleteVM(ctx, victim); err == nil {
+					done <- func() { extra = extra[1:]; deleted = append(deleted, victim) }
+					return
+				}
+			case "tag_move":
+				if err := once.UpdateRepoTag(ctx, "crash", "live", vers.UpdateTagRequest{CommitID: target}); err == nil {
+					done <- func() { tagAt = target }
+					return
+				}
 			}
-			done <- r.CommitID
+			done <- nil
 		}()
 		delay := time.Duration(5+rng.IntN(41)) * time.Millisecond
 		time.Sleep(delay)
 		p.stop(t, syscall.SIGKILL)
-		if id := <-done; id != "" {
-			acked = append(acked, id)
+		if apply := <-done; apply != nil {
+			apply()
 		}
 		checkIntegrity(t, p.dataDir)
 		p.start(t)
@@ -87,19 +156,67 @@ func TestCommitCrashLoop(t *testing.T) {
 			f := fmt.Sprintf("/root/round-%02d.txt", r)
 			got, err := c.ReadFile(ctx, vmID, f)
 			if err != nil || string(got) != fmt.Sprintf("round %d", r) {
-				t.Fatalf("round %d (kill after %v): acknowledged file %s lost: %q %v\nversd log:\n%s", round, delay, f, got, err, p.log)
+				t.Fatalf("round %d (%s, kill after %v): acknowledged file %s lost: %q %v\nversd log:\n%s", round, op, delay, f, got, err, p.log)
 			}
 		}
-		commits, err := c.ListAllCommits(ctx)
+		all, err := c.ListAllCommits(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(commits) > landed {
-			landed = len(commits)
-		} else {
-			inVM++
+		commits = commits[:0]
+		for _, ci := range all {
+			commits = append(commits, ci.CommitID)
 		}
-		checkNoOrphanLayers(t, p.dataDir)
+		if op == "commit" {
+			if len(commits) > commitBefore {
+				landed++
+			} else {
+				inVM++
+			}
+		}
+		vms, err := c.ListVMs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := map[string]bool{}
+		for _, v := range vms {
+			have[v.VMID] = true
+		}
+		if victim != "" && !have[victim] && len(extra) > 0 && extra[0] == victim {
+			// The delete happened though its answer died with versd.
+			extra = extra[1:]
+			deleted = append(deleted, victim)
+		}
+		for _, id := range append([]string{vmID}, extra...) {
+			if !have[id] {
+				t.Fatalf("round %d (%s): acknowledged VM %s is gone", round, op, id)
+			}
+		}
+		for _, id := range deleted {
+			if have[id] {
+				t.Fatalf("round %d (%s): VM %s whose delete was acknowledged is back", round, op, id)
+			}
+		}
+		// Unacknowledged creates that happened anyway are adopted, so a
+		// later delete round can remove them.
+		known := map[string]bool{vmID: true}
+		for _, id := range extra {
+			known[id] = true
+		}
+		for _, v := range vms {
+			if !known[v.VMID] {
+				extra = append(extra, v.VMID)
+			}
+		}
+		tag, err := c.GetRepoTag(ctx, "crash", "live")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if op == "tag_move" && tag.CommitID != tagAt && tagAt == target {
+			t.Fatalf("round %d: acknowledged tag move to %s lost (tag at %s)", round, tagAt, tag.CommitID)
+		}
+		tagAt = tag.CommitID
+		checkNoOrphans(t, p.dataDir)
 	}
 	// Every acknowledged commit exists and holds the files written before it.
 	c = client(t, p.ep, 8)
@@ -115,8 +232,8 @@ func TestCommitCrashLoop(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("%d rounds: %d ended with the commit recorded (%d acknowledged before the kill), %d with the data back in the VM's writable layer",
-		rounds, rounds-inVM, len(acked), inVM)
+	t.Logf("%d rounds, operations %v; commits: %d recorded (%d acknowledged before the kill), %d with the data back in the VM's writable layer",
+		rounds, ops, landed, len(acked), inVM)
 	p.stop(t, syscall.SIGTERM)
 	checkNoProcessesUse(t, p.dataDir)
 }
@@ -136,10 +253,11 @@ func checkIntegrity(t *testing.T, dataDir string) {
 	}
 }
 
-// checkNoOrphanLayers compares the layer directories with the layers the
-// database refers to (read through a second connection; WAL allows it while
-// versd runs), and looks for staging a crash left behind.
-func checkNoOrphanLayers(t *testing.T, dataDir string) {
+// checkNoOrphans compares the layer directories with the layers the
+// database refers to and the sandboxes with the VM records (read through a
+// second connection; WAL allows it while versd runs), and looks for staging
+// a crash left behind.
+func checkNoOrphans(t *testing.T, dataDir string) {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, "versd.db")+"?mode=ro")
 	if err != nil {
@@ -166,6 +284,28 @@ func checkNoOrphanLayers(t *testing.T, dataDir string) {
 			}
 		}
 		rows.Close()
+	}
+	vmRecords := map[string]bool{}
+	rows, err := db.Query(`SELECT id FROM vms`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		vmRecords[id] = true
+	}
+	rows.Close()
+	sandboxes, err := os.ReadDir(filepath.Join(dataDir, "vms"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range sandboxes {
+		if !vmRecords[e.Name()] {
+			t.Fatalf("sandbox vms/%s has no VM record after recovery", e.Name())
+		}
 	}
 	var intents int
 	if err := db.QueryRow(`SELECT count(*) FROM intents`).Scan(&intents); err != nil || intents != 0 {

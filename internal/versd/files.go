@@ -255,7 +255,7 @@ func (s *Server) sshExec(ctx context.Context, vmID string, p *sshgw.Process) (in
 	}
 	spec := execSpec{Env: env, Control: p.Control, Command: []string{"/bin/sh", "-c", p.Command}}
 	if p.Command == "" {
-		spec.Command = s.loginShell(vmID)
+		spec.Command = loginShell
 	}
 	if p.TTY != nil {
 		spec.TTY = &ttySpec{Term: p.TTY.Term, Rows: clampUint16(p.TTY.Rows), Cols: clampUint16(p.TTY.Cols)}
@@ -263,15 +263,10 @@ func (s *Server) sshExec(ctx context.Context, vmID string, p *sshgw.Process) (in
 	return s.vms.Exec(ctx, vmID, spec, p.Stdin, p.Stdout, p.Stderr)
 }
 
-// loginShell is bash when the image has it, else sh, started as a login
-// shell in root's home directory.
-func (s *Server) loginShell(vmID string) []string {
-	shell := "/bin/sh"
-	if fi, err := s.statInVM(context.Background(), vmID, "/bin/bash"); err == nil && fi.Mode().IsRegular() {
-		shell = "/bin/bash"
-	}
-	return []string{"/bin/sh", "-c", `cd "$HOME" 2>/dev/null; exec "$0" -l`, shell}
-}
+// loginShell starts bash when the image has it, else sh, as a login shell
+// in root's home directory. The choice is made inside the VM, so it sees
+// the VM's own files.
+var loginShell = []string{"/bin/sh", "-c", `cd "$HOME" 2>/dev/null; if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l`}
 
 // statInVM stats p as a process of the VM sees it (symlinks followed inside
 // the VM), through the VM's own SFTP server: versd never resolves VM paths

@@ -70,3 +70,23 @@ func (s *Server) settleIntentAfterError(ctx context.Context, layerID, vmID strin
 		}
 	}
 }
+
+// removeOrphanSandboxes deletes sandboxes no VM record owns: a crash came
+// between a delete's record removal and its sandbox removal.
+func (s *Server) removeOrphanSandboxes(ctx context.Context) error {
+	onDisk, err := s.vms.VMs()
+	if err != nil {
+		return fmt.Errorf("versd: listing sandboxes: %w", err)
+	}
+	for _, id := range onDisk {
+		if _, err := s.db.GetVM(ctx, id); errors.Is(err, store.ErrNotFound) {
+			s.logf("versd: removing the sandbox of deleted VM %s", id)
+			if err := s.vms.DeleteVM(id); err != nil && !errors.Is(err, errVMNotFound) {
+				return fmt.Errorf("versd: removing the sandbox of deleted VM %s: %w", id, err)
+			}
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -28,6 +28,8 @@ type vmRuntime interface {
 	Pause(id string) error
 	Resume(id string) error
 	DeleteVM(id string) error
+	// VMs lists the VMs that have a sandbox on disk, running or not.
+	VMs() ([]string, error)
 	Layers() ([]string, error)
 	DeleteLayers(ids ...string) error
 	Exec(ctx context.Context, id string, spec execSpec, stdin io.Reader, stdout, stderr io.Writer) (int, error)

@@ -60,6 +60,7 @@ func (r sandboxRuntime) Pause(id string) error    { return sandboxErr(r.m.Pause(
 func (r sandboxRuntime) Resume(id string) error   { return sandboxErr(r.m.Resume(id)) }
 func (r sandboxRuntime) DeleteVM(id string) error { return sandboxErr(r.m.DeleteVM(id)) }
 
+func (r sandboxRuntime) VMs() ([]string, error)           { return r.m.VMs() }
 func (r sandboxRuntime) Layers() ([]string, error)        { return r.m.Layers() }
 func (r sandboxRuntime) DeleteLayers(ids ...string) error { return r.m.DeleteLayers(ids...) }
 

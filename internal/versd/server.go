@@ -181,6 +181,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := s.recoverIntents(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.removeOrphanSandboxes(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.restoreVMs(ctx); err != nil {
 		return nil, err
 	}

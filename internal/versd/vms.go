@@ -405,11 +405,15 @@ func (s *Server) deleteVM(w http.ResponseWriter, r *http.Request) error {
 	unlock := s.vmLocks.lock(vm.ID)
 	defer unlock()
 	s.gateway.DisconnectVM(vm.ID)
-	if err := s.vms.DeleteVM(vm.ID); err != nil && !errors.Is(err, errVMNotFound) {
-		return fmt.Errorf("stopping the VM failed: %w", err)
-	}
+	// The record goes first: it is the decision. A crash after it leaves a
+	// sandbox without a record, which the next start removes
+	// (removeOrphanSandboxes); the other order could leave a recorded VM on
+	// a half-deleted writable layer.
 	if err := s.db.DeleteVM(context.WithoutCancel(r.Context()), vm.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	if err := s.vms.DeleteVM(vm.ID); err != nil && !errors.Is(err, errVMNotFound) {
+		s.logf("versd: VM %s is deleted but its sandbox is not (removed at the next start): %v", vm.ID, err)
 	}
 	s.execs.forgetVM(vm.ID)
 	s.noteVMHost(vm.ID, false)

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -37,6 +38,8 @@ func run() error {
 		apiKeyFile = flag.String("api-key-file", "", "file holding the bearer key clients must send (default: $VERSD_API_KEY, else one generated and kept in the data directory)")
 		faultKind  = flag.String("fault-kinds", "", "comma-separated fault kinds to inject: "+strings.Join(versd.FaultKinds, ","))
 		quiet      = flag.Bool("quiet", false, "do not log one line per request")
+		memLimit   = flag.Int64("memory-limit-mib", 0, "soft memory limit of the Go runtime in MiB (like GOMEMLIMIT; 0 leaves it unset): the garbage collector works harder near it")
+		outBudget  = flag.Int64("exec-output-budget-mib", versd.DefaultExecOutputBudget>>20, "MiB of exec output kept in memory over all VMs for re-attach and logs; the oldest goes first")
 		official   = flag.Bool("official-cli", false, "serve the unmodified official vers CLI: SSH gateway on 127.0.0.1:443 (unless --ssh-listen is given) and VERS_URL under api.<domain without vm.>, from which the CLI derives <vm>.<vm-domain>")
 		manage     = flag.Bool("manage-hosts", false, "keep a marked block in the hosts file mapping the API host and every live VM's <vm>.<vm-domain> to 127.0.0.1; removed at exit")
 		hostsFile  = flag.String("hosts-file", "/etc/hosts", "hosts file that --manage-hosts edits")
@@ -70,6 +73,16 @@ func run() error {
 		return fmt.Errorf("creating the data directory: %w", err)
 	}
 	logger := log.New(os.Stderr, "", log.LstdFlags)
+	if *memLimit < 0 || *memLimit > 1<<30 {
+		return fmt.Errorf("--memory-limit-mib %d is out of range (0 to %d)", *memLimit, int64(1<<30))
+	}
+	if *memLimit > 0 {
+		debug.SetMemoryLimit(*memLimit << 20)
+	}
+	if *outBudget < 1 || *outBudget > 1<<20 {
+		return fmt.Errorf("--exec-output-budget-mib %d is out of range (1 to %d)", *outBudget, int64(1<<20))
+	}
+	opts.ExecOutputBudget = *outBudget << 20
 	if *apiKey != "" {
 		logger.Printf("versd: warning: --api-key is visible to every local user (ps, /proc/<pid>/cmdline); use VERSD_API_KEY or --api-key-file instead")
 	}

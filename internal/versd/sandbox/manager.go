@@ -310,6 +310,22 @@ func (m *Manager) DeleteVM(id string) error {
 	return nil
 }
 
+// VMs lists the ids of the VMs with a writable layer on disk, so versd can
+// remove the ones it has no record of (a crash during a delete).
+func (m *Manager) VMs() ([]string, error) {
+	entries, err := os.ReadDir(m.vmsDir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() && validID.MatchString(e.Name()) {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
 // Close stops every VM; writable layers stay on disk for the next StartVM.
 func (m *Manager) Close() error {
 	m.mu.Lock()
