@@ -106,7 +106,9 @@ func TestHashRecords(t *testing.T) {
 	}
 	spec := Spec{VMConfig: &vers.VMConfig{VcpuCount: &one}}
 	got := strings.Join(hashRecords(df, spec), "|")
-	want := "arg:FLAVOR=slim|arg-unset:UNSET|arg:VERSION=1|vm_config:vcpu_count=1"
+	// The Dockerfile's records come from dockerfile.HashInputs, whose own
+	// test and fuzz target pin what they contain.
+	want := strings.Join(df.HashInputs(), "|") + "|vm_config:vcpu_count=1"
 	if got != want {
 		t.Fatalf("records %q, want %q", got, want)
 	}
@@ -119,8 +121,8 @@ func TestHashRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := hashRecords(fromTag, spec); len(r) != 0 {
-		t.Fatalf("a FROM repo:tag build hashes vm_config or args: %v", r)
+	if r := strings.Join(hashRecords(fromTag, spec), "|"); strings.Contains(r, "vm_config") {
+		t.Fatalf("a FROM repo:tag build hashes vm_config: %v", r)
 	}
 }
 
@@ -147,6 +149,12 @@ func TestPrepare_contextHash(t *testing.T) {
 	if hash(df, nil, 2) == ref {
 		t.Error("vm_config of a scratch build did not change the hash")
 	}
+	if hash("# comment\nfrom   scratch\n\nARG V\nCOPY  a.txt /   \n", nil, 1) != ref {
+		t.Error("a comment-, case- or whitespace-only Dockerfile edit changed the hash")
+	}
+	if hash("FROM scratch\nARG V\nCOPY a.txt /b\n", nil, 1) == ref {
+		t.Error("a changed step did not change the hash")
+	}
 	writeTree(t, dir, map[string]string{"ignored.log": "changed"})
 	if hash(df, nil, 1) != ref {
 		t.Error("an ignored file changed the hash")
@@ -154,6 +162,33 @@ func TestPrepare_contextHash(t *testing.T) {
 	writeTree(t, dir, map[string]string{"a.txt": "changed"})
 	if hash(df, nil, 1) == ref {
 		t.Error("a copied file did not change the hash")
+	}
+}
+
+// TestPrepare_contextHashDockerfileOnDisk: a Dockerfile the ignore file
+// excludes is hashed by its records only, so a comment edit plans nothing;
+// a kept one is a context file (COPY . . copies it) and counts.
+func TestPrepare_contextHashDockerfileOnDisk(t *testing.T) {
+	for _, ignored := range []bool{true, false} {
+		dir := t.TempDir()
+		ignore := "*.log\n"
+		if ignored {
+			ignore += "Dockerfile\n"
+		}
+		writeTree(t, dir, map[string]string{"a.txt": "a", ".dockerignore": ignore, "Dockerfile": "FROM app:v1\nCOPY . /\n"})
+		hash := func() string {
+			t.Helper()
+			prep, err := Prepare(context.Background(), Spec{ContextDir: dir, DockerfilePath: "Dockerfile"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return prep.ContextHash
+		}
+		ref := hash()
+		writeTree(t, dir, map[string]string{"Dockerfile": "# base image\nFROM app:v1\n\nCOPY . /\n"})
+		if changed := hash() != ref; changed == ignored {
+			t.Errorf("Dockerfile ignored=%v: comment edit changed the hash = %v", ignored, changed)
+		}
 	}
 }
 

@@ -124,25 +124,19 @@ func Prepare(ctx context.Context, spec Spec) (*Prepared, error) {
 			}
 		}
 	}
-	hash, err := bc.Hash(ctx, buildcontext.HashSpec{Dockerfile: content, Records: hashRecords(df, spec)})
+	hash, err := bc.Hash(ctx, buildcontext.HashSpec{Records: hashRecords(df, spec)})
 	if err != nil {
 		return nil, err
 	}
 	return &Prepared{Spec: spec, Dockerfile: df, Context: bc, ContextHash: hash, DockerfileName: display, content: content}, nil
 }
 
-// hashRecords are the non-file inputs of the context hash: the effective
-// values of declared build args (undeclared ones change nothing, as in
-// Docker) and, for FROM scratch only, the VM sizing.
+// hashRecords are the non-file inputs of the context hash: the
+// Dockerfile's canonical records (bases, effective values of declared build
+// args, normalized steps; comments and spacing leave them unchanged) and,
+// for FROM scratch only, the VM sizing.
 func hashRecords(df *dockerfile.Dockerfile, spec Spec) []string {
-	var out []string
-	for _, a := range df.BuildArgs {
-		if a.Set {
-			out = append(out, "arg:"+a.Name+"="+a.Value)
-		} else {
-			out = append(out, "arg-unset:"+a.Name)
-		}
-	}
+	out := df.HashInputs()
 	for _, i := range df.Needed() {
 		if df.Stages[i].From.Kind == dockerfile.FromScratch {
 			out = append(out, "vm_config:"+canonicalVMConfig(spec.VMConfig))

@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	switch {
 	case *flagGenerateTree != "":
-		exitOn(GenerateBenchTree(*flagGenerateTree, *flagTreeBytes, *flagTreeFiles, 1))
+		exitOn(generateBenchTree(*flagGenerateTree, *flagTreeBytes, *flagTreeFiles, 1))
 	case *flagEvict != "":
 		exitOn(evictTree(*flagEvict))
 	}
@@ -78,10 +78,10 @@ func benchTree(b *testing.B) treeStats {
 	defaultTreeOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "vers-bench-tree-")
 		if err == nil {
-			err = GenerateBenchTree(filepath.Join(dir, "many"), 96<<20, 3000, 1)
+			err = generateBenchTree(filepath.Join(dir, "many"), 96<<20, 3000, 1)
 		}
 		if err == nil {
-			err = GenerateBenchTree(filepath.Join(dir, "big"), 96<<20, 3, 2)
+			err = generateBenchTree(filepath.Join(dir, "big"), 96<<20, 3, 2)
 		}
 		defaultTree = countTree(dir)
 		if err != nil {
@@ -123,7 +123,7 @@ func reportTree(b *testing.B, st treeStats) {
 // it, hash every file on the shared pool, fold the records.
 func BenchmarkHashTree(b *testing.B) {
 	st := benchTree(b)
-	spec := HashSpec{Dockerfile: []byte("FROM scratch\nCOPY . /\n")}
+	spec := HashSpec{Records: []string{"from scratch ", "step COPY . /"}}
 	b.SetBytes(st.bytes)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -172,7 +172,7 @@ func sequentialTreeHash(root string) (string, error) {
 // 1 KiB, where open/read/close and the walk dominate SHA-256.
 func BenchmarkHashSmallFiles(b *testing.B) {
 	dir := b.TempDir()
-	if err := GenerateBenchTree(dir, 4000<<10, 4000, 3); err != nil {
+	if err := generateBenchTree(dir, 4000<<10, 4000, 3); err != nil {
 		b.Fatal(err)
 	}
 	st := countTree(dir)

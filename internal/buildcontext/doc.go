@@ -13,15 +13,18 @@
 // exception could re-include something beneath it, and an excluded directory
 // that ends up holding a kept entry is itself kept so the entry has a parent.
 // The Dockerfile and the ignore file obey the patterns like any other file:
-// when they are ignored they are not in the kept set (COPY cannot see them),
-// but Hash always includes the Dockerfile bytes the caller passes.
+// when they are ignored they are not in the kept set (COPY cannot see them).
+// Hash never sees the Dockerfile's bytes, only the canonical records the
+// caller derives from it, so a comment-only edit of an ignored (or inline)
+// Dockerfile keeps the hash; a kept Dockerfile is a context file that
+// `COPY . .` would copy, so its bytes count like any other file's.
 //
 // Symlinks are recorded as links (their target text) and never followed by
 // the walk or the hash. Sockets, devices and named pipes are skipped without
 // error (they cannot be uploaded into a VM and Docker images rarely want
 // them); Context.Skipped lists them so a caller can warn.
 //
-// # Context hash (compatibility contract, "vers-context-v1")
+// # Context hash (compatibility contract, "vers-context-v2")
 //
 // Changing anything below changes every stored context_hash and therefore
 // plans a replacement of every vers_build: bump the version tag if you must.
@@ -30,8 +33,7 @@
 // u64(len(b)) followed by the bytes of b. The hash is
 //
 //	"sha256:" + hex(SHA-256(
-//	    str("vers-context-v1")
-//	    str(Dockerfile bytes)
+//	    str("vers-context-v2")
 //	    u64(number of Records)   then str(record) for each, in the given order
 //	    u64(number of entries)   then entry(e) for each kept entry, sorted by
 //	                             the bytes of its relative path

@@ -10,17 +10,16 @@ import (
 
 // Version tags open every hash stream; see doc.go for the formats.
 const (
-	contextHashVersion = "vers-context-v1"
+	contextHashVersion = "vers-context-v2"
 	stepHashVersion    = "vers-copy-v1"
 )
 
 // HashSpec is what a context hash covers besides the kept files.
 type HashSpec struct {
-	// Dockerfile is hashed always, even when the ignore file excludes the
-	// Dockerfile from the context.
-	Dockerfile []byte
-	// Records are further canonical inputs chosen by the caller (FROM
-	// reference, effective build args, vm_config), hashed in this order.
+	// Records are the canonical inputs chosen by the caller (the parsed
+	// Dockerfile's records, effective build args, vm_config), hashed in
+	// this order. The Dockerfile's raw bytes are not an input: a comment or
+	// spacing edit must not plan a replacement.
 	Records []string
 }
 
@@ -39,7 +38,6 @@ func (c *Context) Hash(ctx context.Context, spec HashSpec) (string, error) {
 		return "", err
 	}
 	e := newEncoder(contextHashVersion)
-	e.bytes(spec.Dockerfile)
 	e.u64(uint64(len(spec.Records)))
 	for _, r := range spec.Records {
 		e.str(r)
@@ -123,11 +121,6 @@ func (e *encoder) u8(b byte) {
 func (e *encoder) u64(v uint64) {
 	binary.BigEndian.PutUint64(e.buf[:8], v)
 	e.h.Write(e.buf[:8])
-}
-
-func (e *encoder) bytes(b []byte) {
-	e.u64(uint64(len(b)))
-	e.h.Write(b)
 }
 
 func (e *encoder) str(s string) {

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"sort"
 	"sync"
 	"time"
 
@@ -29,25 +28,17 @@ type commitIndex struct {
 	list        func(context.Context) ([]vers.CommitInfo, error)
 	listTimeout time.Duration
 
-	mu       sync.Mutex
-	started  int // listings started so far; the n-th listing is numbered n
-	have     int // number of the listing the index holds; 0: none yet
-	stale    int // All does not trust listings numbered stale or below (Forget)
-	byID     map[string]vers.CommitInfo
-	ordered  []vers.CommitInfo // never modified in place: All hands it out
-	notes    map[string]note   // Remember/Forget that listings may not reflect
-	nextNote int
-	inflight *listing
-}
-
-// note is a change this provider made itself. It was made while listing
-// number at was the latest started, so listings numbered above at already
-// reflect it and listings numbered at or below need it applied on top.
-type note struct {
-	commit vers.CommitInfo
-	gone   bool // Forget; otherwise Remember
-	at     int
-	seq    int // order of Remember calls, for a stable All order
+	mu      sync.Mutex
+	started int // listings started so far; the n-th listing is numbered n
+	have    int // number of the listing the index holds; 0: none yet
+	stale   int // All does not trust listings numbered stale or below (Forget)
+	byID    map[string]vers.CommitInfo
+	ordered []vers.CommitInfo // never modified in place: All hands it out
+	// forgotten maps each id passed to Forget to the latest listing
+	// started at that moment: listings numbered above it already reflect
+	// the change, listings numbered at or below must drop the id.
+	forgotten map[string]int
+	inflight  *listing
 }
 
 type listing struct {
@@ -65,7 +56,7 @@ func newCommitIndex(client *vers.Client) *commitIndex {
 // newCommitIndexWithLister builds an index over any listing function (tests
 // inject a fake one).
 func newCommitIndexWithLister(list func(context.Context) ([]vers.CommitInfo, error), timeout time.Duration) *commitIndex {
-	return &commitIndex{list: list, listTimeout: timeout, notes: map[string]note{}}
+	return &commitIndex{list: list, listTimeout: timeout, forgotten: map[string]int{}}
 }
 
 // Get returns the commit with this id and whether it exists. A hit is served
@@ -102,32 +93,6 @@ func (ix *commitIndex) All(ctx context.Context) ([]vers.CommitInfo, error) {
 	return ix.ordered, nil
 }
 
-// Remember records a commit this provider just created or changed, so later
-// lookups need no new listing, even when a listing already running when the
-// commit was made finishes afterwards.
-func (ix *commitIndex) Remember(c vers.CommitInfo) {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	ix.nextNote++
-	ix.notes[c.CommitID] = note{commit: c, at: ix.started, seq: ix.nextNote}
-	if ix.byID == nil {
-		ix.byID = map[string]vers.CommitInfo{}
-	}
-	_, known := ix.byID[c.CommitID]
-	ix.byID[c.CommitID] = c
-	ordered := make([]vers.CommitInfo, 0, len(ix.ordered)+1)
-	for _, o := range ix.ordered {
-		if o.CommitID == c.CommitID {
-			o = c
-		}
-		ordered = append(ordered, o)
-	}
-	if !known {
-		ordered = append(ordered, c)
-	}
-	ix.ordered = ordered
-}
-
 // Forget tells the index that what it knows about id is out of date: the
 // commit was deleted, or was just created (with others, such as a build's
 // layer commits) behind the index's back. The id is dropped at once and from
@@ -137,7 +102,7 @@ func (ix *commitIndex) Remember(c vers.CommitInfo) {
 func (ix *commitIndex) Forget(id string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.notes[id] = note{gone: true, at: ix.started}
+	ix.forgotten[id] = ix.started
 	ix.stale = ix.started
 	if _, ok := ix.byID[id]; !ok {
 		return
@@ -211,36 +176,22 @@ func (ix *commitIndex) run(ctx context.Context, l *listing) {
 	close(l.done)
 }
 
-// installLocked makes listing number seq the index's contents, with the
-// provider's own changes that the listing may have missed applied on top.
+// installLocked makes listing number seq the index's contents, without the
+// ids Forget dropped after that listing started.
 func (ix *commitIndex) installLocked(seq int, commits []vers.CommitInfo) {
-	for id, n := range ix.notes {
-		if n.at < seq {
-			delete(ix.notes, id) // the listing started after the change
+	for id, at := range ix.forgotten {
+		if at < seq {
+			delete(ix.forgotten, id) // the listing started after the change
 		}
 	}
 	byID := make(map[string]vers.CommitInfo, len(commits))
 	ordered := make([]vers.CommitInfo, 0, len(commits))
 	for _, c := range commits {
-		if n, ok := ix.notes[c.CommitID]; ok {
-			if n.gone {
-				continue
-			}
-			c = n.commit
+		if _, gone := ix.forgotten[c.CommitID]; gone {
+			continue
 		}
 		byID[c.CommitID] = c
 		ordered = append(ordered, c)
-	}
-	var extra []note
-	for id, n := range ix.notes {
-		if _, listed := byID[id]; !listed && !n.gone {
-			extra = append(extra, n)
-		}
-	}
-	sort.Slice(extra, func(i, j int) bool { return extra[i].seq < extra[j].seq })
-	for _, n := range extra {
-		byID[n.commit.CommitID] = n.commit
-		ordered = append(ordered, n.commit)
 	}
 	ix.byID, ix.ordered, ix.have = byID, ordered, seq
 }

@@ -312,39 +312,6 @@ func TestCommitIndex_forgetDeletedCommitOverridesRunningListing(t *testing.T) {
 	}
 }
 
-// Remember makes a commit visible with no listing, and survives a listing
-// that began before the commit was made.
-func TestCommitIndex_rememberSurvivesOlderListing(t *testing.T) {
-	ix, f := newFakeIndex()
-	ctx := context.Background()
-
-	ix.Remember(vers.CommitInfo{CommitID: "early", Name: "mine"})
-	if r := awaitGet(t, goGet(ctx, ix, "early")); !r.found || r.commit.Name != "mine" {
-		t.Fatalf("Get(early) before any listing = %+v", r)
-	}
-
-	getA := goGet(ctx, ix, "a")
-	call := f.next(t)
-	ix.Remember(vers.CommitInfo{CommitID: "c", Name: "created"})
-	ix.Remember(vers.CommitInfo{CommitID: "a", Name: "renamed"})
-	call.answer("a", "early") // predates c and the rename
-	if r := awaitGet(t, getA); !r.found {
-		t.Fatal("Get(a) not found")
-	}
-
-	if r := awaitGet(t, goGet(ctx, ix, "c")); !r.found || r.commit.Name != "created" {
-		t.Fatalf("Get(c) = %+v", r)
-	}
-	cs, err := ix.All(ctx)
-	if err != nil || fmt.Sprint(commitIDsOf(cs)) != "[a early c]" {
-		t.Fatalf("All = %v, %v", commitIDsOf(cs), err)
-	}
-	if cs[0].Name != "renamed" {
-		t.Fatalf("a = %q, want the remembered name", cs[0].Name)
-	}
-}
-
-// Many concurrent lookups of existing commits share one listing.
 func TestCommitIndex_concurrentHitsListOnce(t *testing.T) {
 	var listings atomic.Int32
 	ix := newCommitIndexWithLister(func(context.Context) ([]vers.CommitInfo, error) {

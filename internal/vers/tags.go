@@ -31,15 +31,6 @@ func (c *Client) CreateCommitTag(ctx context.Context, req CreateTagRequest) (*Cr
 	return &CreateTagResponse{TagID: existing.TagID, TagName: existing.TagName, CommitID: existing.CommitID}, nil
 }
 
-// ListCommitTags returns the org's legacy tags.
-func (c *Client) ListCommitTags(ctx context.Context) ([]TagInfo, error) {
-	var out ListTagsResponse
-	if err := c.doJSON(ctx, http.MethodGet, "/commit_tags", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Tags, nil
-}
-
 // GetCommitTag returns one legacy tag.
 func (c *Client) GetCommitTag(ctx context.Context, name string) (*TagInfo, error) {
 	var out TagInfo

@@ -77,11 +77,6 @@ func (c *Client) BranchByCommit(ctx context.Context, commitID string, count int)
 	return c.branch(ctx, apiPath("/vm/branch/by_commit/%s", commitID), BranchOptions{Count: count})
 }
 
-// BranchByTag boots count new VMs from a legacy org-level tag.
-func (c *Client) BranchByTag(ctx context.Context, tagName string, count int) (*NewVMsResponse, error) {
-	return c.branch(ctx, apiPath("/vm/branch/by_tag/%s", tagName), BranchOptions{Count: count})
-}
-
 // BranchByRef boots count new VMs from a repository tag (repo:tag).
 func (c *Client) BranchByRef(ctx context.Context, repo, tag string, count int) (*NewVMsResponse, error) {
 	return c.branch(ctx, apiPath("/vm/branch/by_ref/%s/%s", repo, tag), BranchOptions{Count: count})

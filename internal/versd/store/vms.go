@@ -115,10 +115,3 @@ func (d *DB) SetVMConfig(ctx context.Context, id string, config json.RawMessage)
 func (d *DB) DeleteVM(ctx context.Context, id string) error {
 	return affectedOne(d.db.ExecContext(ctx, `DELETE FROM vms WHERE id = ?`, id))
 }
-
-// CountVMsFromCommit counts VMs started from a commit (its "active VMs").
-func (d *DB) CountVMsFromCommit(ctx context.Context, commitID string) (int, error) {
-	var n int
-	err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM vms WHERE parent_commit_id = ?`, commitID).Scan(&n)
-	return n, err
-}

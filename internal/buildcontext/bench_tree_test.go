@@ -14,14 +14,14 @@ import (
 // a second call with the same parameters reuses it.
 const benchTreeMarker = ".vers-bench-tree"
 
-// GenerateBenchTree fills dir with a deterministic tree of `files` regular
+// generateBenchTree fills dir with a deterministic tree of `files` regular
 // files holding exactly totalBytes of incompressible bytes, for benchmarks.
 // Sizes are spread uniformly from 1 byte to 100 KiB (or to twice the average
 // when that is larger), files sit 50 to a directory two levels deep, and
 // every tenth file is executable. Calling it again with the same parameters
 // on the same dir does nothing; a non-empty dir made otherwise is refused
 // rather than overwritten.
-func GenerateBenchTree(dir string, totalBytes int64, files int, seed int64) error {
+func generateBenchTree(dir string, totalBytes int64, files int, seed int64) error {
 	if files < 1 || totalBytes < int64(files) {
 		return fmt.Errorf("bench tree: need at least one file and one byte per file (files=%d, bytes=%d)", files, totalBytes)
 	}
