@@ -30,6 +30,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# TERRAFORM picks the engine (the OpenTofu leg of make test sets it to tofu).
+terraform() { command "${TERRAFORM:-terraform}" "$@"; }
+
 # tf runs terraform quietly, keeping its output for the failure report.
 tf() { terraform -chdir="$work/quickstart" "$@" >"$work/tf.log" 2>&1; }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vers-sh/terraform-provider-vers/internal/buildcontext"
 	"github.com/vers-sh/terraform-provider-vers/internal/dockerfile"
+	"github.com/vers-sh/terraform-provider-vers/internal/imagemeta"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
 
@@ -30,6 +31,10 @@ type Spec struct {
 	BuildArgs         map[string]string
 	// Target names the stage to build; "" builds the last one.
 	Target string
+	// Bases are image configurations of FROM references known before the
+	// build (a base's image record read at plan time), so variables a base
+	// defines expand. They do not change the context hash.
+	Bases map[string]*dockerfile.ImageConfig
 	// Secrets are the values RUN --mount=type=secret reads, by id. They
 	// reach the builder only for the RUN that mounts them and feed no
 	// hash or cache key.
@@ -77,6 +82,12 @@ func (s Spec) dockerfileBytes() (content []byte, rel, display string, err error)
 	return content, filepath.ToSlash(rel), filepath.ToSlash(p), nil
 }
 
+// ReadDockerfile returns the Dockerfile a spec names.
+func ReadDockerfile(spec Spec) ([]byte, error) {
+	content, _, _, err := spec.dockerfileBytes()
+	return content, err
+}
+
 // ParseDockerfile parses the Dockerfile of a spec without touching the
 // context: the plan-time validation path.
 func ParseDockerfile(spec Spec) (*dockerfile.Dockerfile, error) {
@@ -84,7 +95,35 @@ func ParseDockerfile(spec Spec) (*dockerfile.Dockerfile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs, Target: spec.Target})
+	return dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs, Target: spec.Target, Bases: spec.Bases})
+}
+
+// ImageLookup returns the image record of a commit, nil when it has none.
+type ImageLookup func(ctx context.Context, commitID string) (*imagemeta.Image, error)
+
+// BaseImages resolves the Vers references the Dockerfile's FROM lines name
+// and returns the image configurations of those with an image record, for
+// Spec.Bases. It is best effort: a base that cannot be resolved now is
+// left out (the build resolves it again when it runs).
+func BaseImages(ctx context.Context, api BaseAPI, images ImageLookup, spec Spec) map[string]*dockerfile.ImageConfig {
+	content, _, display, err := spec.dockerfileBytes()
+	if err != nil {
+		return nil
+	}
+	out := map[string]*dockerfile.ImageConfig{}
+	for _, f := range dockerfile.FromRefs(content, dockerfile.Options{BuildArgs: spec.BuildArgs}) {
+		if _, done := out[f.Ref]; done {
+			continue
+		}
+		commit, err := ResolveBase(ctx, api, f, display)
+		if err != nil {
+			continue
+		}
+		if img, err := images(ctx, commit); err == nil && img != nil {
+			out[f.Ref] = ConfigFromImage(img)
+		}
+	}
+	return out
 }
 
 // Prepare parses the Dockerfile, opens the context, checks every COPY/ADD
@@ -96,7 +135,7 @@ func Prepare(ctx context.Context, spec Spec) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	df, err := dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs, Target: spec.Target})
+	df, err := dockerfile.Parse(content, dockerfile.Options{Filename: display, BuildArgs: spec.BuildArgs, Target: spec.Target, Bases: spec.Bases})
 	if err != nil {
 		return nil, err
 	}

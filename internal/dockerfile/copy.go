@@ -50,6 +50,7 @@ func (s *state) copyCmd(c *instructions.CopyCommand, line int, step *Step) bool 
 	if !s.checkCommon("COPY", c.Link, len(c.SourceContents) > 0, line) || !ok {
 		return false
 	}
+	s.warnEmptyVars("COPY", append(append([]string(nil), c.SourcePaths...), c.DestPath), line)
 	if !s.expandCmd(c, line) {
 		return false
 	}
@@ -109,6 +110,7 @@ func (s *state) addCmd(c *instructions.AddCommand, line int, step *Step) bool {
 	if !s.checkCommon("ADD", c.Link, len(c.SourceContents) > 0, line) || !ok {
 		return false
 	}
+	s.warnEmptyVars("ADD", append(append([]string(nil), c.SourcePaths...), c.DestPath), line)
 	if !s.expandCmd(c, line) {
 		return false
 	}
@@ -136,6 +138,25 @@ func (s *state) addCmd(c *instructions.AddCommand, line int, step *Step) bool {
 		return false
 	}
 	return s.finishCopy("ADD", true, c.SourcePaths, c.DestPath, c.Chown, c.Chmod, line, step)
+}
+
+// warnEmptyVars names the variables a COPY/ADD path uses that expand to
+// nothing here, the classic symptom of an ARG declared before FROM (or in
+// another stage) but not in this stage: ./dist/$TARGETPLATFORM/x quietly
+// becomes dist/x.
+func (s *state) warnEmptyVars(kw string, paths []string, line int) {
+	s.emptyVars = nil
+	seen := map[string]bool{}
+	for _, p := range paths {
+		for _, name := range s.x.emptyVars(p, &s.env) {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			s.emptyVars = append(s.emptyVars, name)
+			s.warn(line, kw+" path "+p+" uses $"+name+", which is empty or unset here, so the path loses that part; declare ARG "+name+" in this stage (after its FROM) or give it a value")
+		}
+	}
 }
 
 // addURL reads ADD <url>: the builder downloads it (see the engine);
@@ -227,8 +248,11 @@ func (s *state) finishCopy(kw string, isAdd bool, srcs []string, dest, chown, ch
 			continue
 		}
 		if outsideContext(src) {
-			s.fail(line, kw+" source "+src+" is outside the build context",
-				"move the file into the context directory (or widen `context`) and name it relative to the context root")
+			advice := "move the file into the context directory (or widen `context`) and name it relative to the context root"
+			if len(s.emptyVars) > 0 {
+				advice = "$" + strings.Join(s.emptyVars, ", $") + " expanded to nothing here; declare ARG " + s.emptyVars[0] + " in this stage (after its FROM) or give it a value"
+			}
+			s.fail(line, kw+" source "+src+" is outside the build context", advice)
 			ok = false
 			continue
 		}

@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"slices"
+	"sort"
 	"strconv"
 
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -74,3 +75,23 @@ func (x *expander) words(w string, env shell.EnvGetter) ([]string, error) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// emptyVars returns the variables w uses that are unset, or set to "", in
+// env, sorted: a path built from them silently loses a component.
+func (x *expander) emptyVars(w string, env *envList) []string {
+	res, err := x.lex.ProcessWordWithMatches(w, env)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for name := range res.Unmatched {
+		out = append(out, name)
+	}
+	for name := range res.Matched {
+		if v, ok := env.Get(name); ok && v == "" {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

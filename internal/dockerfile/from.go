@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 
@@ -168,4 +169,47 @@ func shorten(s string) string {
 		return s[:19] + "…"
 	}
 	return s
+}
+
+// FromRefs returns the Vers references the file's FROM lines name (after
+// ARG expansion), skipping scratch, earlier stages and anything invalid. A
+// caller uses it to fetch the bases' image records for Options.Bases even
+// when Parse fails without them.
+func FromRefs(content []byte, opts Options) []From {
+	res, err := parser.Parse(bytes.NewReader(content))
+	if err != nil {
+		return nil
+	}
+	s := newState(content, opts)
+	s.x = newExpander(res.EscapeToken)
+	stages := map[string]bool{}
+	var out []From
+	for _, n := range res.AST.Children {
+		switch strings.ToUpper(n.Value) {
+		case "ARG":
+			if !s.fromSeen {
+				s.metaArg(n) // its errors are Parse's to report
+			}
+		case "FROM":
+			s.fromSeen = true
+			v, err := instructions.ParseInstruction(n)
+			if err != nil {
+				continue
+			}
+			st, ok := v.(*instructions.Stage)
+			if !ok {
+				continue
+			}
+			name, err := s.x.word(st.BaseName, &s.meta)
+			if err == nil && !stages[strings.ToLower(name)] {
+				if f, msg, _ := classifyFrom(name); msg == "" && f.Kind != FromScratch {
+					out = append(out, f)
+				}
+			}
+			if st.Name != "" {
+				stages[strings.ToLower(st.Name)] = true
+			}
+		}
+	}
+	return out
 }

@@ -34,6 +34,8 @@ type state struct {
 	volumes map[string]bool
 	shell   []string // SHELL in effect; nil = defaultShell
 
+	emptyVars []string // variables the current COPY/ADD path expanded to nothing
+
 	allNames map[string]bool // every AS name in the file, for "later stage" errors
 	bases    map[string]*ImageConfig
 	target   string

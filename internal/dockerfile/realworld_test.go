@@ -222,3 +222,44 @@ func TestStageFromFailedStageReportsLaterErrors(t *testing.T) {
 		t.Fatalf("%v", es)
 	}
 }
+
+func TestFromRefs(t *testing.T) {
+	refs := func(src string, args map[string]string) []string {
+		var out []string
+		for _, f := range FromRefs([]byte(src), Options{BuildArgs: args}) {
+			out = append(out, f.Ref)
+		}
+		return out
+	}
+	src := "ARG V=1\nFROM app-base:v$V AS base\nFROM base\nFROM scratch\nFROM bad@sha256:x\nFROM org/tools:$V\n"
+	if got := refs(src, nil); !slices.Equal(got, []string{"app-base:v1", "org/tools:1"}) {
+		t.Fatalf("FromRefs = %q", got)
+	}
+	if got := refs(src, map[string]string{"V": "2"}); !slices.Equal(got, []string{"app-base:v2", "org/tools:2"}) {
+		t.Fatalf("with a build arg: %q", got)
+	}
+	if got := refs("FROM --platform=$BUILDPLATFORM x:1\nCOPY broken", nil); !slices.Equal(got, []string{"x:1"}) {
+		t.Fatalf("%q", got)
+	}
+}
+
+func TestEmptyArgInCopyPathWarns(t *testing.T) {
+	d := mustParse(t, "ARG DIST=dist\nFROM scratch\nARG TARGETPLATFORM\nCOPY ./$DIST/$TARGETPLATFORM/x /x\nCOPY ./$UNSET_DIR/a /a\n", Options{})
+	var hits []string
+	for _, w := range d.Warnings {
+		if strings.Contains(w, "is empty or unset here") {
+			hits = append(hits, w)
+		}
+	}
+	if len(hits) != 2 || !strings.Contains(hits[0], "Dockerfile:4: COPY path ./$DIST/$TARGETPLATFORM/x uses $DIST") || !strings.Contains(hits[1], "$UNSET_DIR") {
+		t.Fatalf("warnings %q", d.Warnings)
+	}
+	if d.Steps[1].Copy.Sources[0] != "linux/amd64/x" {
+		t.Fatalf("TARGETPLATFORM declared in the stage must expand: %q", d.Steps[1].Copy.Sources)
+	}
+	// When the lost part turns the path absolute, the error names it.
+	es := parseErrors(t, "ARG TOOL=golangci-lint\nFROM scratch\nCOPY $BIN/$TOOL /usr/bin/\n", Options{})
+	if len(es) != 1 || !strings.Contains(es[0].Advice, "$BIN, $TOOL expanded to nothing here; declare ARG BIN") {
+		t.Fatalf("%v", es)
+	}
+}

@@ -21,7 +21,7 @@ func TestDemoScript(t *testing.T) {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = env
+	cmd.Env = append(env, "TERRAFORM="+harness.Terraform)
 	out, err := cmd.CombinedOutput()
 	text := string(out)
 	if err != nil {

@@ -22,6 +22,10 @@ var imageAttrTypes = map[string]attr.Type{
 	"user":          types.StringType,
 	"exposed_ports": types.ListType{ElemType: types.StringType},
 	"labels":        types.MapType{ElemType: types.StringType},
+	"volumes":       types.ListType{ElemType: types.StringType},
+	"healthcheck":   types.ListType{ElemType: types.StringType},
+	"stop_signal":   types.StringType,
+	"shell":         types.ListType{ElemType: types.StringType},
 }
 
 type imageModel struct {
@@ -32,6 +36,10 @@ type imageModel struct {
 	User         string            `tfsdk:"user"`
 	ExposedPorts []string          `tfsdk:"exposed_ports"`
 	Labels       map[string]string `tfsdk:"labels"`
+	Volumes      []string          `tfsdk:"volumes"`
+	Healthcheck  []string          `tfsdk:"healthcheck"`
+	StopSignal   string            `tfsdk:"stop_signal"`
+	Shell        []string          `tfsdk:"shell"`
 }
 
 // imageObject converts recorded image metadata; nil gives a null object.
@@ -40,7 +48,16 @@ func imageObject(ctx context.Context, img *imagemeta.Image) (types.Object, diag.
 		return types.ObjectNull(imageAttrTypes), nil
 	}
 	m := imageModel{Cmd: img.Cmd, Entrypoint: img.Entrypoint, Env: img.Env, WorkDir: img.WorkingDir,
-		User: img.User, ExposedPorts: img.ExposedPorts, Labels: img.Labels}
+		User: img.User, ExposedPorts: img.ExposedPorts, Labels: img.Labels,
+		Volumes: img.Volumes, StopSignal: img.StopSignal, Shell: img.Shell}
+	if img.Healthcheck != nil {
+		m.Healthcheck = img.Healthcheck.Test
+	}
+	for _, l := range []*[]string{&m.Volumes, &m.Healthcheck, &m.Shell} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
 	if m.Cmd == nil {
 		m.Cmd = []string{}
 	}
@@ -67,6 +84,10 @@ var imageDescriptions = map[string]string{
 	"user":          "Final `USER` (empty for root).",
 	"exposed_ports": "`EXPOSE` ports such as `3000/tcp`.",
 	"labels":        "`LABEL` key/value pairs.",
+	"volumes":       "`VOLUME` paths. Recorded only: a commit snapshots the whole filesystem, and Vers mounts nothing there.",
+	"healthcheck":   "`HEALTHCHECK` test as Docker records it (`[\"CMD-SHELL\", \"…\"]`, `[\"CMD\", …]` or `[\"NONE\"]`); its intervals are in the commit record. Vers does not run it.",
+	"stop_signal":   "`STOPSIGNAL`. Recorded only: Vers stops VMs through its API.",
+	"shell":         "`SHELL` in effect at the end of the build (empty: `/bin/sh -c`).",
 }
 
 // imageDataSourceAttribute is the read-only `image` attribute of data sources.

@@ -32,16 +32,16 @@ func (f *ContextHashFunction) Definition(_ context.Context, _ function.Definitio
 		MarkdownDescription: "Returns exactly the `context_hash` that `vers_build` computes for the same inputs: the Dockerfile, " +
 			"the declared build args and every context file `.dockerignore` keeps (path, executable bit, content; never mtimes). " +
 			"Use it to inspect what a plan will see or to feed `triggers` of other resources.\n\n" +
-			"An optional third argument is an object with `build_args` (map of strings) and `vm_config` " +
-			"(`vcpu_count`, `mem_size_mib`, `fs_size_mib`, `image_name`, `kernel_name`); without it the hash is that of a build " +
-			"with no build args and no vm_config.",
+			"An optional third argument is an object with `build_args` (map of strings), `vm_config` " +
+			"(`vcpu_count`, `mem_size_mib`, `fs_size_mib`, `image_name`, `kernel_name`) and `target` (a stage name); without it the hash " +
+			"is that of a build with no build args, no vm_config and the last stage as target.",
 		Parameters: []function.Parameter{
 			function.StringParameter{Name: "context_dir", MarkdownDescription: "The build context directory."},
 			function.StringParameter{Name: "dockerfile", MarkdownDescription: "Dockerfile path, relative to `context_dir` unless absolute."},
 		},
 		VariadicParameter: function.DynamicParameter{
 			Name:                "options",
-			MarkdownDescription: "At most one object: `{ build_args = {…}, vm_config = {…} }`.",
+			MarkdownDescription: "At most one object: `{ build_args = {…}, vm_config = {…}, target = \"…\" }`.",
 		},
 		Return: function.StringReturn{},
 	}
@@ -108,8 +108,14 @@ func applyHashOptions(v types.Dynamic, spec *build.Spec) string {
 				return msg
 			}
 			spec.VMConfig = cfg
+		case "target":
+			t, ok := val.(types.String)
+			if !ok || t.IsNull() || t.IsUnknown() {
+				return "target must be a known string: the stage name"
+			}
+			spec.Target = t.ValueString()
 		default:
-			return fmt.Sprintf("unknown option %q; expected build_args or vm_config", name)
+			return fmt.Sprintf("unknown option %q; expected build_args, vm_config or target", name)
 		}
 	}
 	return ""

@@ -61,6 +61,29 @@ output "args" {
 	})
 }
 
+// With a target, the function hashes what a vers_build with that target
+// builds.
+func TestContextHashFunction_target(t *testing.T) {
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM scratch AS build\nRUN make\nFROM scratch\nCOPY --from=build /out /out\n"})
+	p, err := build.Prepare(context.Background(), build.Spec{ContextDir: dir, DockerfilePath: "Dockerfile", Target: "build"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := build.Prepare(context.Background(), build.Spec{ContextDir: dir, DockerfilePath: "Dockerfile"})
+	if err != nil || last.ContextHash == p.ContextHash {
+		t.Fatalf("the target must change the hash (%v)", err)
+	}
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`output "h" { value = provider::vers::context_hash(%q, "Dockerfile", { target = "build" }) }`, dir),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownOutputValue("h", knownvalue.StringExact(p.ContextHash)),
+			},
+		}},
+	})
+}
+
 func vmConfigPtr(vcpu, mem, fs int64) *vers.VMConfig {
 	return &vers.VMConfig{VcpuCount: &vcpu, MemSizeMib: &mem, FsSizeMib: &fs}
 }

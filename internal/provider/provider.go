@@ -6,6 +6,7 @@ package provider
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -29,6 +30,10 @@ type VersProvider struct {
 	// version is "dev" for local builds, "test" in acceptance tests and the
 	// release version when built by goreleaser.
 	version string
+	// configured is what the last Configure produced. Plan modifiers are
+	// built with the schema, on a resource instance that is never
+	// configured, and reach the API through this.
+	configured atomic.Pointer[providerData]
 }
 
 // providerModel is the provider block.
@@ -112,7 +117,7 @@ func (p *VersProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 
 func (p *VersProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
-		NewBuildResource,
+		func() resource.Resource { return &BuildResource{provider: p} },
 		NewCommitTagResource,
 		NewEnvVarsResource,
 		NewRepoResource,

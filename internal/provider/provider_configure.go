@@ -143,6 +143,7 @@ func (p *VersProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 	}
 	data := &providerData{client: client, commits: newCommitIndex(client)}
 	resp.ResourceData, resp.DataSourceData, resp.EphemeralResourceData = data, data, data
+	p.configured.Store(data)
 }
 
 // tflogLogger routes the client's request log through tflog. The masks are

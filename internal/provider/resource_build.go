@@ -36,7 +36,10 @@ const (
 // BuildResource turns a Dockerfile and a build context into a Vers commit.
 // The resource is immutable: every input that matters is folded into
 // context_hash, and a changed hash replaces the build.
-type BuildResource struct{ data *providerData }
+type BuildResource struct {
+	data     *providerData
+	provider *VersProvider // nil in unit tests
+}
 
 func NewBuildResource() resource.Resource { return &BuildResource{} }
 
@@ -45,7 +48,7 @@ func (r *BuildResource) Metadata(_ context.Context, req resource.MetadataRequest
 }
 
 func (r *BuildResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	resp.Schema = buildSchema(ctx)
+	resp.Schema = buildSchema(ctx, r.computeContextHash)
 }
 
 func (r *BuildResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -71,8 +74,14 @@ func (r *BuildResource) ValidateConfig(ctx context.Context, req resource.Validat
 	if spec.DockerfileContent != nil {
 		attr = path.Root("dockerfile_content")
 	}
-	df, err := build.ParseDockerfile(spec)
+	df, err := r.parseWithBases(ctx, spec)
 	if err != nil {
+		if r.data == nil && mayNeedBaseEnv(spec) {
+			// Terraform validates before it configures the provider, so
+			// the bases' ENV cannot be read yet; the plan-time hash
+			// reports the same errors once it can.
+			return
+		}
 		resp.Diagnostics.Append(dockerfileDiagnostics(err, attr)...)
 		return
 	}
@@ -121,7 +130,7 @@ func (r *BuildResource) Create(ctx context.Context, req resource.CreateRequest, 
 		return
 	}
 	spec.Secrets = secrets
-	prep, err := build.Prepare(ctx, spec)
+	prep, err := r.prepareWithBases(ctx, spec)
 	if err != nil {
 		attr := path.Root("dockerfile")
 		if spec.DockerfileContent != nil {

@@ -56,12 +56,12 @@ var layerAttrTypes = map[string]attr.Type{
 // computeContextHash is the plan-time half of vers_build: it hashes the
 // inputs named in the configuration. Errors (a missing COPY source, a bad
 // Dockerfile) become plan diagnostics.
-func computeContextHash(ctx context.Context, config tfsdk.Config) (string, bool, diag.Diagnostics) {
+func (r *BuildResource) computeContextHash(ctx context.Context, config tfsdk.Config) (string, bool, diag.Diagnostics) {
 	spec, known, diags := readBuildInputs(ctx, configGetter(config))
 	if !known || diags.HasError() {
 		return "", false, diags
 	}
-	prep, err := build.Prepare(ctx, spec)
+	prep, err := r.prepareWithBases(ctx, spec)
 	if err != nil {
 		attr := path.Root("dockerfile")
 		if spec.DockerfileContent != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
@@ -12,13 +13,16 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/planmodifiers/hashreplace"
 	"github.com/vers-sh/terraform-provider-vers/internal/planmodifiers/replaceifset"
 )
 
-func buildSchema(ctx context.Context) schema.Schema {
+// buildSchema is vers_build's schema; contextHash computes context_hash at
+// plan time.
+func buildSchema(ctx context.Context, contextHash func(context.Context, tfsdk.Config) (string, bool, diag.Diagnostics)) schema.Schema {
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	return schema.Schema{
 		MarkdownDescription: "Builds a Vers commit from a literal Dockerfile and a build context, layer by layer.\n\n" +
@@ -118,25 +122,25 @@ func buildSchema(ctx context.Context) schema.Schema {
 			"context_hash": schema.StringAttribute{
 				MarkdownDescription: "`sha256:` hash of every build input, computed at plan time. A change replaces the build.",
 				Computed:            true,
-				PlanModifiers:       []planmodifier.String{hashreplace.Modifier(computeContextHash)},
+				PlanModifiers:       []planmodifier.String{hashreplace.Modifier(contextHash)},
 			},
 			"build_id": schema.StringAttribute{
 				MarkdownDescription: "Id of the build run that produced this resource; every layer commit that run created records it (a fully cached run creates none).",
 				Computed:            true, PlanModifiers: keep,
 			},
 			"base_commit_id": schema.StringAttribute{
-				MarkdownDescription: "Commit the `FROM` line resolved to; empty for `FROM scratch`. Known at plan time when the tag " +
+				MarkdownDescription: "Commit the `FROM` line resolved to (for a multi-stage target, the `FROM` its chain of `FROM <stage>` starts at); empty for `FROM scratch`. Known at plan time when the tag " +
 					"can be read then, and the build starts from exactly that commit even if the tag moves before apply.",
 				Computed: true, PlanModifiers: keep,
 			},
 			"layers": schema.ListNestedAttribute{
-				MarkdownDescription: "One entry per `RUN`/`COPY`/`ADD` (or a single metadata layer when there are none).",
+				MarkdownDescription: "One entry per `RUN`/`COPY`/`ADD` of every stage built, in build order (or a single metadata layer when the target has none).",
 				Computed:            true,
 				PlanModifiers:       []planmodifier.List{listplanmodifier.UseStateForUnknown()},
 				NestedObject:        schema.NestedAttributeObject{Attributes: layerAttributes()},
 			},
 			"image": schema.SingleNestedAttribute{
-				MarkdownDescription: "Image metadata from `CMD`, `ENTRYPOINT`, `ENV`, `WORKDIR`, `USER`, `EXPOSE` and `LABEL`, " +
+				MarkdownDescription: "Image metadata from `CMD`, `ENTRYPOINT`, `ENV`, `WORKDIR`, `USER`, `EXPOSE`, `LABEL`, `VOLUME`, `HEALTHCHECK`, `STOPSIGNAL` and `SHELL`, " +
 					"also recorded on the final commit for `data.vers_commit`.",
 				Computed:      true,
 				PlanModifiers: []planmodifier.Object{objectplanmodifier.UseStateForUnknown()},

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -339,6 +340,127 @@ resource "vers_build" "child" {
 				},
 			},
 			{Config: cfg, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+		},
+	})
+}
+
+// A stage split into its own build starts FROM another vers_build and uses
+// the ENV that base defines: the plan resolves the base's image record so
+// the expansions validate, and the apply builds with the same values.
+func TestAccBuild_splitStageUsesBaseEnvAtPlan(t *testing.T) {
+	testAccPreCheck(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "app.txt"), []byte("app\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo := uniqueName(t, "appbase")
+	base := fmt.Sprintf(`
+resource "vers_build" "base" {
+  context            = %[1]q
+  dockerfile_content = "FROM scratch\nENV APP_USER=1234 APP_HOME=/srv/app\nRUN mkdir -p /srv/app\n"
+  vm_config          = { vcpu_count = 1, mem_size_mib = 512, fs_size_mib = 1024 }
+}
+
+resource "vers_repo" "r" {
+  name = %[2]q
+}
+
+resource "vers_tag" "v1" {
+  repo      = vers_repo.r.name
+  name      = "v1"
+  commit_id = vers_build.base.commit_id
+}
+`, dir, repo)
+	child := base + fmt.Sprintf(`
+resource "vers_build" "child" {
+  context            = %[1]q
+  dockerfile_content = "FROM %[2]s:v1\nCOPY --chown=\"$${APP_USER}\":\"$${APP_USER}\" app.txt $${APP_HOME}/\nRUN stat -c %%u:%%g $${APP_HOME}/app.txt > /owner\n"
+}
+`, dir, repo)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: base},
+			{
+				Config: child,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("vers_build.child", tfjsonpath.New("layers").AtSliceIndex(0).AtMapKey("instruction"),
+						knownvalue.StringRegexp(regexp.MustCompile(`COPY --chown=`))),
+				},
+				Check: func(s *terraform.State) error {
+					commit := s.RootModule().Resources["vers_build.child"].Primary.Attributes["commit_id"]
+					c := testClient(t)
+					ctx := context.Background()
+					vm, err := c.CreateVMFromCommit(ctx, vers.FromCommitRequest{CommitID: commit})
+					if err != nil {
+						return err
+					}
+					defer c.DeleteVM(context.Background(), vm.VMID) //nolint:errcheck
+					if err := c.WaitForVMRunning(ctx, vm.VMID, 100*time.Millisecond); err != nil {
+						return err
+					}
+					out, err := c.Exec(ctx, vm.VMID, vers.ExecRequest{Command: []string{"cat", "/owner"}})
+					if err != nil {
+						return err
+					}
+					if got := strings.TrimSpace(out.Stdout); got != "1234:1234" {
+						return fmt.Errorf("owner %q, want 1234:1234 (the base APP_USER)", got)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// A multi-stage Dockerfile through Terraform: the target's image carries
+// the metadata instructions, and changing `target` replaces the build.
+func TestAccBuild_multiStageTargetAndMetadata(t *testing.T) {
+	testAccPreCheck(t)
+	dir := t.TempDir()
+	df := "FROM scratch AS build\nRUN mkdir /out && echo bin > /out/app\n\n" +
+		"FROM scratch AS runtime\nCOPY --from=build /out/app /usr/local/bin/app\nVOLUME /data\n" +
+		"HEALTHCHECK --interval=5s CMD test -f /usr/local/bin/app\nSTOPSIGNAL SIGINT\nSHELL [\"/bin/sh\", \"-e\", \"-c\"]\nCMD app\n"
+	cfg := func(target string) string {
+		return fmt.Sprintf(`
+resource "vers_build" "b" {
+  context            = %q
+  dockerfile_content = %q
+  vm_config          = { vcpu_count = 1, mem_size_mib = 512, fs_size_mib = 1024 }
+  %s
+}
+`, dir, df, target)
+	}
+	img := func(attr string, v knownvalue.Check) statecheck.StateCheck {
+		return statecheck.ExpectKnownValue("vers_build.b", tfjsonpath.New("image").AtMapKey(attr), v)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg(""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					img("volumes", knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("/data")})),
+					img("stop_signal", knownvalue.StringExact("SIGINT")),
+					img("healthcheck", knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("CMD-SHELL"), knownvalue.StringExact("test -f /usr/local/bin/app")})),
+					img("shell", knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("/bin/sh"), knownvalue.StringExact("-e"), knownvalue.StringExact("-c")})),
+					// SHELL applies to the shell-form CMD after it.
+					img("cmd", knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("/bin/sh"), knownvalue.StringExact("-e"), knownvalue.StringExact("-c"), knownvalue.StringExact("app")})),
+					statecheck.ExpectKnownValue("vers_build.b", tfjsonpath.New("layers"), knownvalue.ListSizeExact(2)),
+				},
+			},
+			{
+				Config: cfg(`target = "build"`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("vers_build.b", plancheck.ResourceActionReplace),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("vers_build.b", tfjsonpath.New("layers"), knownvalue.ListSizeExact(1)),
+					img("volumes", knownvalue.ListSizeExact(0)),
+				},
+			},
 		},
 	})
 }
