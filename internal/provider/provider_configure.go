@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -17,11 +17,10 @@ import (
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
 
-const (
-	defaultBaseURL        = "https://api.vers.sh"
-	defaultMaxRetries     = 8
-	defaultRequestTimeout = 60 * time.Second
-)
+// defaultRequestTimeout bounds one API attempt unless request_timeout says
+// otherwise. The other defaults (base URL, retries, /api/v1, VM domain) live
+// in the vers package, the one place that applies them.
+const defaultRequestTimeout = 60 * time.Second
 
 // providerData is what Configure hands to every resource, data source and
 // ephemeral resource. One instance lives for one Terraform operation.
@@ -32,11 +31,66 @@ type providerData struct {
 
 // stringSetting resolves an optional string attribute against its
 // environment variable, the attribute winning.
-func stringSetting(v types.String, env string) string {
+func stringSetting(v types.String, getenv func(string) string, env string) string {
 	if !v.IsNull() && !v.IsUnknown() {
 		return v.ValueString()
 	}
-	return os.Getenv(env)
+	return getenv(env)
+}
+
+// clientSettings is what settings derives from the provider block and the
+// environment: the client configuration (logger and SSH roots still unset)
+// and the CA file Configure reads for the roots.
+type clientSettings struct {
+	config vers.Config
+	caFile string
+}
+
+// settings resolves the provider block against the environment. It is pure
+// (getenv is os.Getenv in production) so every precedence rule has a table
+// test. Defaults the client applies itself (base URL, retries, /api/v1,
+// VM domain) are left to vers.New.
+func settings(cfg providerModel, getenv func(string) string) (clientSettings, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	out := clientSettings{config: vers.Config{MaxRetries: -1, RequestTimeout: defaultRequestTimeout}}
+	c := &out.config
+	c.APIKey = stringSetting(cfg.APIKey, getenv, "VERS_API_KEY")
+	if c.APIKey == "" {
+		diags.AddAttributeError(path.Root("api_key"), "Missing Vers API key",
+			"Set the VERS_API_KEY environment variable (or api_key in the provider block). "+
+				"Keys come from vers.sh/billing; a local versd prints its key when it starts.")
+		return out, diags
+	}
+	c.BaseURL = stringSetting(cfg.BaseURL, getenv, "VERS_BASE_URL")
+	if c.BaseURL == "" {
+		c.BaseURL = vers.DefaultBaseURL
+	}
+	c.VMDomain = stringSetting(cfg.VMDomain, getenv, "VERS_VM_DOMAIN")
+	c.SSHAddress = stringSetting(cfg.SSHAddress, getenv, "VERS_SSH_ADDRESS")
+	out.caFile = stringSetting(cfg.SSHCAFile, getenv, "VERS_SSH_CA_FILE")
+
+	if !cfg.SSHInsecureSkipVerify.IsNull() {
+		c.SSHInsecureSkipVerify = cfg.SSHInsecureSkipVerify.ValueBool()
+	} else if env := getenv("VERS_SSH_INSECURE"); env != "" {
+		b, err := strconv.ParseBool(env)
+		if err != nil {
+			diags.AddError("Invalid VERS_SSH_INSECURE", fmt.Sprintf("VERS_SSH_INSECURE=%q is not a boolean; use true or false.", env))
+			return out, diags
+		}
+		c.SSHInsecureSkipVerify = b
+	}
+	if !cfg.MaxRetries.IsNull() {
+		c.MaxRetries = int(cfg.MaxRetries.ValueInt64())
+	}
+	if !cfg.RequestTimeout.IsNull() {
+		d, err := time.ParseDuration(cfg.RequestTimeout.ValueString())
+		if err != nil {
+			diags.AddAttributeError(path.Root("request_timeout"), "Invalid request_timeout", err.Error())
+			return out, diags
+		}
+		c.RequestTimeout = d
+	}
+	return out, diags
 }
 
 func (p *VersProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -63,80 +117,23 @@ func (p *VersProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 		}
 	}
 
-	apiKey := stringSetting(cfg.APIKey, "VERS_API_KEY")
-	if apiKey == "" {
-		resp.Diagnostics.AddAttributeError(path.Root("api_key"), "Missing Vers API key",
-			"Set the VERS_API_KEY environment variable (or api_key in the provider block). "+
-				"Keys come from vers.sh/billing; a local versd prints its key when it starts.")
+	set, diags := settings(cfg, os.Getenv)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	baseURL := stringSetting(cfg.BaseURL, "VERS_BASE_URL")
-	if baseURL == "" {
-		baseURL = defaultBaseURL
-	}
-	baseURL = strings.TrimSuffix(strings.TrimSuffix(baseURL, "/"), "/api/v1")
-
-	vmDomain := stringSetting(cfg.VMDomain, "VERS_VM_DOMAIN")
-	if vmDomain == "" {
-		vmDomain = vers.DeriveVMDomain(baseURL)
-	}
-
-	insecure := false
-	if !cfg.SSHInsecureSkipVerify.IsNull() {
-		insecure = cfg.SSHInsecureSkipVerify.ValueBool()
-	} else if env := os.Getenv("VERS_SSH_INSECURE"); env != "" {
-		b, err := strconv.ParseBool(env)
+	if set.caFile != "" {
+		roots, summary, err := readSSHRoots(set.caFile)
 		if err != nil {
-			resp.Diagnostics.AddError("Invalid VERS_SSH_INSECURE", fmt.Sprintf("VERS_SSH_INSECURE=%q is not a boolean; use true or false.", env))
+			resp.Diagnostics.AddAttributeError(path.Root("ssh_ca_file"), summary, err.Error())
 			return
 		}
-		insecure = b
+		set.config.SSHRootCAs = roots
 	}
+	set.config.UserAgent = "terraform-provider-vers/" + p.version
+	set.config.Logger = tflogLogger(set.config.APIKey)
 
-	maxRetries := int64(defaultMaxRetries)
-	if !cfg.MaxRetries.IsNull() {
-		maxRetries = cfg.MaxRetries.ValueInt64()
-	}
-	timeout := defaultRequestTimeout
-	if !cfg.RequestTimeout.IsNull() {
-		d, err := time.ParseDuration(cfg.RequestTimeout.ValueString())
-		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("request_timeout"), "Invalid request_timeout", err.Error())
-			return
-		}
-		timeout = d
-	}
-
-	var roots *x509.CertPool
-	if caFile := stringSetting(cfg.SSHCAFile, "VERS_SSH_CA_FILE"); caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("ssh_ca_file"), "Cannot read ssh_ca_file",
-				fmt.Sprintf("Reading %s failed: %v. Point ssh_ca_file (or VERS_SSH_CA_FILE) at a PEM file; versd writes <data>/ca.pem.", caFile, err))
-			return
-		}
-		if roots, err = x509.SystemCertPool(); err != nil || roots == nil {
-			roots = x509.NewCertPool()
-		}
-		if !roots.AppendCertsFromPEM(pem) {
-			resp.Diagnostics.AddAttributeError(path.Root("ssh_ca_file"), "Invalid ssh_ca_file",
-				fmt.Sprintf("%s holds no PEM certificate.", caFile))
-			return
-		}
-	}
-
-	client, err := vers.New(vers.Config{
-		BaseURL:               baseURL,
-		APIKey:                apiKey,
-		UserAgent:             "terraform-provider-vers/" + p.version,
-		MaxRetries:            int(maxRetries),
-		RequestTimeout:        timeout,
-		Logger:                tflogLogger(apiKey),
-		VMDomain:              vmDomain,
-		SSHAddress:            stringSetting(cfg.SSHAddress, "VERS_SSH_ADDRESS"),
-		SSHRootCAs:            roots,
-		SSHInsecureSkipVerify: insecure,
-	})
+	client, err := vers.New(set.config)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Vers provider configuration", err.Error())
 		return
@@ -144,6 +141,23 @@ func (p *VersProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 	data := &providerData{client: client, commits: newCommitIndex(client)}
 	resp.ResourceData, resp.DataSourceData, resp.EphemeralResourceData = data, data, data
 	p.configured.Store(data)
+}
+
+// readSSHRoots returns the system roots plus the PEM certificates in
+// caFile, or a diagnostic summary and detail.
+func readSSHRoots(caFile string) (*x509.CertPool, string, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, "Cannot read ssh_ca_file", fmt.Errorf("Reading %s failed: %v. Point ssh_ca_file (or VERS_SSH_CA_FILE) at a PEM file; versd writes <data>/ca.pem.", caFile, err)
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, "Invalid ssh_ca_file", fmt.Errorf("%s holds no PEM certificate.", caFile)
+	}
+	return roots, "", nil
 }
 
 // tflogLogger routes the client's request log through tflog. The masks are

@@ -85,6 +85,9 @@ type Client struct {
 	sshKeys        sync.Map // VM id → ssh.Signer, see sshSigner
 }
 
+// DefaultBaseURL is the hosted Vers API, used when no base URL is set.
+const DefaultBaseURL = "https://api.vers.sh"
+
 const (
 	defaultMaxRetries = 8
 	defaultMinBackoff = 500 * time.Millisecond
