@@ -3,14 +3,22 @@
 # clearly what is missing when it cannot install it.
 set -euo pipefail
 
-if ! command -v busybox >/dev/null 2>&1 && [ ! -x /bin/busybox ] && [ ! -x /usr/bin/busybox ]; then
+# versd runs every VM as a runc container (runtime-spec bundles); the default
+# base root filesystem is busybox-static plus bash-static; e2fsprogs makes the
+# VMs' disk images.
+need=()
+command -v runc >/dev/null 2>&1 || need+=(runc)
+[ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
+[ -x /bin/bash-static ] || need+=(bash-static)
+command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
+if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "deps: installing busybox-static (the base root filesystem of versd VMs)"
+    echo "deps: installing ${need[*]} (versd's VM runtime and base root filesystem)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq busybox-static >/dev/null
+    apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null
+    apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${need[@]}" >/dev/null
   else
-    echo "deps: busybox-static is missing; install it with 'apt-get install -y busybox-static' (as root)" >&2
+    echo "deps: missing ${need[*]}; install them with 'apt-get install -y ${need[*]}' (as root)" >&2
     exit 1
   fi
 fi

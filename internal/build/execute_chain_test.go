@@ -112,7 +112,7 @@ func TestExecute_cancelMidRunDeletesBuilder(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	progress := func(e Event) {
 		if e.Status == "running" && strings.Contains(e.Instruction, "sleep") {
-			time.AfterFunc(time.Second, cancel)
+			ts.afterBoot(time.Second, cancel)
 		}
 	}
 	done := make(chan error, 1)

@@ -168,7 +168,7 @@ func TestCopy_cancelStopsMidFile(t *testing.T) {
 	stopped := make(chan time.Duration, 1)
 	progress := func(e Event) {
 		if strings.HasPrefix(e.Instruction, "COPY") && e.Status == "running" {
-			time.AfterFunc(700*time.Millisecond, func() { cancelledAt = time.Now(); cancel() })
+			ts.afterBoot(700*time.Millisecond, func() { cancelledAt = time.Now(); cancel() })
 		}
 		if strings.HasPrefix(e.Instruction, "COPY") && e.Status == "failed" {
 			stopped <- time.Since(cancelledAt)

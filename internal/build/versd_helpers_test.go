@@ -36,6 +36,19 @@ func startServer(t *testing.T, mutate ...func(*versd.Options)) *testServer {
 // vmsBooted is how many VMs versd created since the last reset.
 func (s *testServer) vmsBooted() int { return s.srv.Stats().VMsCreated }
 
+// afterBoot runs f d after versd has booted a VM. Tests that cancel a
+// build mid-step count from the builder's boot, not from the step's start:
+// a runc VM start on a loaded machine can take a second, and a cancel before
+// the create answers tests something else (the sweeper's labelled leftovers).
+func (s *testServer) afterBoot(d time.Duration, f func()) {
+	go func() {
+		for s.vmsBooted() == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.AfterFunc(d, f)
+	}()
+}
+
 // liveVMs lists the VMs versd still runs.
 func (s *testServer) liveVMs(t *testing.T) []vers.VM {
 	t.Helper()

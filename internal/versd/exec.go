@@ -1,6 +1,7 @@
 package versd
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -44,7 +45,10 @@ func (s *Server) startExec(r *http.Request, vm store.VM, req vers.ExecRequest) (
 	if vm.State == vers.VMStatePaused {
 		return nil, conflict("VM is paused; resume it with PATCH /api/v1/vm/{id}/state {\"state\":\"Running\"}")
 	}
-	if err := s.checkWorkingDir(vm, req.WorkingDir); err != nil {
+	if s.vms.Dead(vm.ID) {
+		return nil, mapRuntimeError(errVMDead)
+	}
+	if err := s.checkWorkingDir(r.Context(), vm, req.WorkingDir); err != nil {
 		return nil, err
 	}
 	env, err := s.withAccountEnv(r.Context(), req.Env)
@@ -250,16 +254,11 @@ func (s *Server) execLogs(w http.ResponseWriter, r *http.Request) error {
 // VM would give is indistinguishable from a command that cannot run. (The
 // build engine creates WORKDIR itself before each step, so it never relies
 // on either behaviour.)
-func (s *Server) checkWorkingDir(vm store.VM, dir string) error {
+func (s *Server) checkWorkingDir(ctx context.Context, vm store.VM, dir string) error {
 	if dir == "" {
 		return nil
 	}
-	root, err := s.openVMRoot(vm)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	fi, err := statInVM(root, dir)
+	fi, err := s.statInVM(ctx, vm.ID, dir)
 	if err != nil || !fi.IsDir() {
 		return badRequest("working_dir %q does not exist in VM %s or is not a directory; create it first (mkdir -p)", truncate(dir, 200), vm.ID)
 	}

@@ -12,8 +12,8 @@ import (
 	"os"
 	"path"
 	"strings"
-	"syscall"
 
+	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
@@ -24,9 +24,9 @@ import (
 // maxFileRead bounds GET /files; larger files go through SFTP.
 const maxFileRead = 32 << 20
 
-// vmPath turns an API path ("/etc/hosts" or "etc/hosts") into a path
-// relative to the VM root. os.Root then refuses anything that escapes,
-// through ".." or through symlinks.
+// vmPath turns an API path ("/etc/hosts" or "etc/hosts") into an absolute
+// path in the VM. The VM's own SFTP server resolves it inside the VM, so
+// ".." and symlinks cannot lead anywhere the VM could not go anyway.
 func vmPath(p string) (string, error) {
 	if p == "" {
 		return "", badRequest("path is required")
@@ -34,32 +34,39 @@ func vmPath(p string) (string, error) {
 	if strings.ContainsRune(p, 0) {
 		return "", badRequest("path contains a NUL byte")
 	}
-	rel := strings.TrimLeft(path.Clean("/"+p), "/")
-	if rel == "" {
+	abs := path.Clean("/" + p)
+	if abs == "/" {
 		return "", badRequest("path %q is the root directory, not a file", truncate(p, 200))
 	}
-	return rel, nil
+	return abs, nil
 }
 
-// openVMRoot opens the running VM's root filesystem. The caller holds the
-// VM lock, so a commit cannot rename the writable layer underneath.
-func (s *Server) openVMRoot(vm store.VM) (*os.Root, error) {
+// openVMFiles opens an SFTP session served inside the running VM: every
+// file the API reads or writes is read or written by a process of the VM,
+// with its privileges. The caller holds the VM lock, so a commit cannot swap
+// the VM's root underneath. The session closes when the request ends, so a
+// VM process that never answers (a FIFO swapped in) cannot hold the lock.
+func (s *Server) openVMFiles(ctx context.Context, vm store.VM) (*sftp.Client, error) {
 	if vm.State == vers.VMStatePaused {
 		return nil, conflict("VM is paused; resume it with PATCH /api/v1/vm/{id}/state {\"state\":\"Running\"}")
 	}
-	dir, err := s.vms.RootDir(vm.ID)
+	rw, err := s.vms.SFTP(ctx, vm.ID)
 	if err != nil {
 		return nil, mapRuntimeError(err)
 	}
-	return os.OpenRoot(dir)
+	c, err := sftp.NewClientPipe(rw, rw)
+	if err != nil {
+		rw.Close()
+		return nil, mapRuntimeError(fmt.Errorf("%w (the VM's file server did not answer: %v)", errVMNotRunning, err))
+	}
+	context.AfterFunc(ctx, func() { c.Close() })
+	return c, nil
 }
 
 func fileError(p string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return notFound("file not found in the VM: %s", truncate(p, 200))
-	case strings.Contains(err.Error(), "escapes") || strings.Contains(err.Error(), "path escapes"):
-		return badRequest("path %s escapes the VM's root filesystem", truncate(p, 200))
 	case errors.Is(err, fs.ErrPermission):
 		return errorf(http.StatusForbidden, "permission denied: %s", truncate(p, 200))
 	}
@@ -70,24 +77,16 @@ func fileError(p string, err error) error {
 	return badRequest("%s: %v", truncate(p, 200), err)
 }
 
-// openRegular opens a file of the VM that must be a regular file. The open
-// is non-blocking, so a FIFO without a writer (or reader) does not hang the
-// request while it holds the VM's lock, and the type is checked on the open
-// descriptor before a byte moves; devices are refused before they are opened
-// at all, since opening some has side effects.
-func openRegular(root *os.Root, rel, shown string, flag int, perm ...os.FileMode) (*os.File, error) {
-	if st, err := root.Stat(rel); err == nil && !st.Mode().IsRegular() {
+// openRegular opens a file of the VM that must be a regular file. FIFOs,
+// devices and directories are refused before they are opened (opening some
+// has side effects or blocks), and the type is checked again on the open
+// file before a byte moves.
+func openRegular(c *sftp.Client, p, shown string, flag int) (*sftp.File, error) {
+	if st, err := c.Stat(p); err == nil && !st.Mode().IsRegular() {
 		return nil, notRegular(shown, st.Mode())
 	}
-	mode := os.FileMode(0o644)
-	if len(perm) > 0 {
-		mode = perm[0]
-	}
-	f, err := root.OpenFile(rel, flag|syscall.O_NONBLOCK|syscall.O_NOCTTY, mode)
+	f, err := c.OpenFile(p, flag)
 	if err != nil {
-		if errors.Is(err, syscall.ENXIO) {
-			return nil, notRegular(shown, fs.ModeNamedPipe)
-		}
 		return nil, fileError(shown, err)
 	}
 	st, err := f.Stat()
@@ -129,12 +128,12 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
 	}
 	unlock := s.vmLocks.lock(vm.ID)
 	defer unlock()
-	root, err := s.openVMRoot(vm)
+	c, err := s.openVMFiles(r.Context(), vm)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
-	f, err := openRegular(root, rel, p, os.O_RDONLY)
+	defer c.Close()
+	f, err := openRegular(c, rel, p, os.O_RDONLY)
 	if err != nil {
 		return err
 	}
@@ -179,19 +178,19 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 	}
 	unlock := s.vmLocks.lock(vm.ID)
 	defer unlock()
-	root, err := s.openVMRoot(vm)
+	c, err := s.openVMFiles(r.Context(), vm)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
+	defer c.Close()
 	if req.CreateDirs {
-		if dir := path.Dir(rel); dir != "." {
-			if err := root.MkdirAll(dir, 0o755); err != nil {
+		if dir := path.Dir(rel); dir != "/" {
+			if err := c.MkdirAll(dir); err != nil {
 				return fileError(req.Path, err)
 			}
 		}
 	}
-	f, err := openRegular(root, rel, req.Path, os.O_WRONLY|os.O_CREATE, mode)
+	f, err := openRegular(c, rel, req.Path, os.O_WRONLY|os.O_CREATE)
 	if err != nil {
 		return err
 	}
@@ -206,10 +205,10 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 	if err := f.Close(); err != nil {
 		return fileError(req.Path, err)
 	}
-	if err := root.Chmod(rel, mode); err != nil {
+	if err := c.Chmod(rel, mode); err != nil {
 		return fileError(req.Path, err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"path": "/" + rel, "size": req.Size})
+	writeJSON(w, http.StatusOK, map[string]any{"path": rel, "size": req.Size})
 	return nil
 }
 
@@ -230,13 +229,14 @@ func (s *Server) lookupVM(vmID string) (*sshgw.VMTarget, error) {
 	if err != nil {
 		return nil, fmt.Errorf("VM %s: stored key unreadable", vm.ID)
 	}
-	dir, err := s.vms.RootDir(vm.ID)
-	if err != nil {
-		return nil, err
+	if s.vms.Dead(vm.ID) {
+		return nil, fmt.Errorf("VM %s is dead", vm.ID)
 	}
 	return &sshgw.VMTarget{
 		AuthorizedKey: signer.PublicKey(),
-		RootDir:       dir,
+		SFTP: func(ctx context.Context) (io.ReadWriteCloser, error) {
+			return s.vms.SFTP(ctx, vm.ID)
+		},
 		Exec: func(ctx context.Context, p *sshgw.Process) (int, error) {
 			return s.sshExec(ctx, vm.ID, p)
 		},
@@ -267,3 +267,20 @@ func (s *Server) sshExec(ctx context.Context, vmID string, p *sshgw.Process) (in
 // in root's home directory. The choice is made inside the VM, so it sees
 // the VM's own files.
 var loginShell = []string{"/bin/sh", "-c", `cd "$HOME" 2>/dev/null; if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l`}
+
+// statInVM stats p as a process of the VM sees it (symlinks followed inside
+// the VM), through the VM's own SFTP server: versd never resolves VM paths
+// on the host.
+func (s *Server) statInVM(ctx context.Context, vmID, p string) (fs.FileInfo, error) {
+	rw, err := s.vms.SFTP(ctx, vmID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := sftp.NewClientPipe(rw, rw)
+	if err != nil {
+		rw.Close()
+		return nil, err
+	}
+	defer c.Close()
+	return c.Stat(p)
+}

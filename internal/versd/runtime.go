@@ -14,7 +14,7 @@ import (
 // readable and lets the error mapping live in one place.
 type vmRuntime interface {
 	BaseLayer() string
-	StartVM(ctx context.Context, id string, layers []string) error
+	StartVM(ctx context.Context, id string, layers []string, limits vmLimits) error
 	// NewLayerID picks the id of a layer CommitAs will create, so that the
 	// intent naming it is recorded before any data moves.
 	NewLayerID() (string, error)
@@ -33,10 +33,13 @@ type vmRuntime interface {
 	Layers() ([]string, error)
 	DeleteLayers(ids ...string) error
 	Exec(ctx context.Context, id string, spec execSpec, stdin io.Reader, stdout, stderr io.Writer) (int, error)
+	// SFTP opens an SFTP server that runs inside the VM with the VM's own
+	// privileges; versd never touches VM files itself.
+	SFTP(ctx context.Context, id string) (io.ReadWriteCloser, error)
+	// Dead reports whether the VM's init exited on its own.
+	Dead(id string) bool
 	// Dial connects to host:port from inside the VM's network namespace.
 	Dial(ctx context.Context, id, host string, port int) (net.Conn, error)
-	// RootDir is a host path of the VM's merged root filesystem.
-	RootDir(id string) (string, error)
 	Close() error
 }
 
@@ -58,6 +61,11 @@ type ttySpec struct {
 	Rows, Cols uint16
 }
 
+// vmLimits are the resources of a VM from its vm_config.
+type vmLimits struct {
+	MemMiB, VCPUs, FsMiB int64
+}
+
 // Errors the runtime reports, mapped by the adapter from the sandbox's own.
 type runtimeError int
 
@@ -65,6 +73,7 @@ const (
 	errVMNotFound runtimeError = iota + 1
 	errVMPaused
 	errVMNotRunning
+	errVMDead
 )
 
 func (e runtimeError) Error() string {
@@ -73,6 +82,8 @@ func (e runtimeError) Error() string {
 		return "VM not found"
 	case errVMPaused:
 		return "VM is paused"
+	case errVMDead:
+		return "VM is dead"
 	default:
 		return "VM is not running"
 	}

@@ -14,8 +14,8 @@ import (
 // errors into the runtime errors the handlers map to HTTP statuses.
 type sandboxRuntime struct{ m *sandbox.Manager }
 
-func openSandbox(dataDir, baseRootfs string, logf func(string, ...any)) (vmRuntime, error) {
-	m, err := sandbox.New(sandbox.Options{DataDir: dataDir, BaseRootfs: baseRootfs, Logf: logf})
+func openSandbox(dataDir, baseRootfs, runtimePath string, logf func(string, ...any)) (vmRuntime, error) {
+	m, err := sandbox.New(sandbox.Options{DataDir: dataDir, BaseRootfs: baseRootfs, Runtime: runtimePath, Logf: logf})
 	if err != nil {
 		return nil, err
 	}
@@ -31,6 +31,8 @@ func sandboxErr(err error) error {
 		return fmt.Errorf("%w (%v)", errVMNotFound, err)
 	case errors.Is(err, sandbox.ErrPaused):
 		return fmt.Errorf("%w (%v)", errVMPaused, err)
+	case errors.Is(err, sandbox.ErrDead):
+		return fmt.Errorf("%w (%v)", errVMDead, err)
 	case errors.Is(err, sandbox.ErrNotRunning):
 		return fmt.Errorf("%w (%v)", errVMNotRunning, err)
 	}
@@ -39,8 +41,8 @@ func sandboxErr(err error) error {
 
 func (r sandboxRuntime) BaseLayer() string { return r.m.BaseLayer() }
 
-func (r sandboxRuntime) StartVM(ctx context.Context, id string, layers []string) error {
-	return sandboxErr(r.m.StartVM(ctx, id, layers))
+func (r sandboxRuntime) StartVM(ctx context.Context, id string, layers []string, lim vmLimits) error {
+	return sandboxErr(r.m.StartVM(ctx, id, layers, sandbox.Limits{MemMiB: lim.MemMiB, VCPUs: lim.VCPUs, FsMiB: lim.FsMiB}))
 }
 
 func (r sandboxRuntime) NewLayerID() (string, error) { return r.m.NewLayerID() }
@@ -95,6 +97,16 @@ func (r sandboxRuntime) Exec(ctx context.Context, id string, spec execSpec, stdi
 	return code, sandboxErr(err)
 }
 
+func (r sandboxRuntime) SFTP(ctx context.Context, id string) (io.ReadWriteCloser, error) {
+	rw, err := r.m.SFTP(ctx, id)
+	return rw, sandboxErr(err)
+}
+
+func (r sandboxRuntime) Dead(id string) bool {
+	state, err := r.m.State(id)
+	return err == nil && state == "dead"
+}
+
 func (r sandboxRuntime) Dial(ctx context.Context, id, host string, port int) (net.Conn, error) {
 	conn, err := r.m.Dial(ctx, id, host, port)
 	return conn, sandboxErr(err)
@@ -102,10 +114,5 @@ func (r sandboxRuntime) Dial(ctx context.Context, id, host string, port int) (ne
 
 // clampUint16 keeps absurd terminal sizes from wrapping around.
 func clampUint16(v uint32) uint16 { return uint16(min(v, 0xffff)) }
-
-func (r sandboxRuntime) RootDir(id string) (string, error) {
-	dir, err := r.m.RootDir(id)
-	return dir, sandboxErr(err)
-}
 
 func (r sandboxRuntime) Close() error { return r.m.Close() }

@@ -42,6 +42,7 @@ type Options struct {
 	APIKey     string // required: the bearer key every /api/v1 call must send
 	VMDomain   string // default DefaultVMDomain
 	BaseRootfs string // directory or tarball for new_root; empty = busybox
+	Runtime    string // OCI runtime binary that runs VMs; empty = runc on PATH
 	OrgName    string // default "local"; public repositories are org/repo
 	// APIHost, when set, is the host name VERS_URL advertises instead of
 	// the listen address. The official CLI derives VM host names from it:
@@ -174,7 +175,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if s.idemSecret, err = loadIdempotencySecret(ctx, s.db); err != nil {
 		return nil, fmt.Errorf("versd: %w", err)
 	}
-	if s.vms, err = openSandbox(dataDir, opts.BaseRootfs, opts.Logf); err != nil {
+	if s.vms, err = openSandbox(dataDir, opts.BaseRootfs, opts.Runtime, opts.Logf); err != nil {
 		return nil, fmt.Errorf("versd: %w", err)
 	}
 	if err := s.recoverIntents(ctx); err != nil {
@@ -215,7 +216,7 @@ func (s *Server) restoreVMs(ctx context.Context) error {
 		return fmt.Errorf("versd: reading VMs: %w", err)
 	}
 	for _, vm := range vms {
-		if err := s.vms.StartVM(ctx, vm.ID, vm.Layers); err != nil {
+		if err := s.vms.StartVM(ctx, vm.ID, vm.Layers, limitsOf(vm.Config)); err != nil {
 			return fmt.Errorf("versd: restarting VM %s: %w", vm.ID, err)
 		}
 		if vm.State == "paused" {
@@ -276,7 +277,7 @@ func (s *Server) startGateway(dataDir string) error {
 	if err != nil {
 		return fmt.Errorf("versd: %w", err)
 	}
-	s.gateway, err = sshgw.New(sshgw.Options{TLSCert: cert, HostKey: hostKey, Lookup: s.lookupVM, Logf: s.logf})
+	s.gateway, err = sshgw.New(sshgw.Options{TLSCert: cert, HostKey: hostKey, Lookup: s.lookupVM, Domain: s.VMDomain, Logf: s.logf})
 	if err != nil {
 		return fmt.Errorf("versd: %w", err)
 	}

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/ref"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
@@ -92,7 +95,7 @@ func (s *Server) createVM(ctx context.Context, spec vmSpec) (string, error) {
 	if err := s.db.CreateVM(ctx, vm); err != nil {
 		return "", err
 	}
-	if err := s.vms.StartVM(context.WithoutCancel(ctx), vm.ID, vm.Layers); err != nil {
+	if err := s.vms.StartVM(context.WithoutCancel(ctx), vm.ID, vm.Layers, limitsOf(vm.Config)); err != nil {
 		if dbErr := s.db.DeleteVM(context.WithoutCancel(ctx), vm.ID); dbErr != nil {
 			s.logf("versd: forgetting VM %s after a failed start: %v", vm.ID, dbErr)
 		}
@@ -117,7 +120,49 @@ func (s *Server) listVMs(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) vmInfo(vm store.VM) vers.VM {
-	return vers.VM{VMID: vm.ID, OwnerID: s.ownerID, CreatedAt: vm.CreatedAt, State: vm.State, Labels: vm.Labels}
+	return vers.VM{VMID: vm.ID, OwnerID: s.ownerID, CreatedAt: vm.CreatedAt, State: s.liveState(vm), Labels: vm.Labels}
+}
+
+// liveState is the recorded state, or "dead" when the VM's init exited on
+// its own: the API must not claim a VM runs when nothing can run in it.
+func (s *Server) liveState(vm store.VM) string {
+	if s.vms.Dead(vm.ID) {
+		return vers.VMStateDead
+	}
+	return vm.State
+}
+
+// limitsOf reads a VM's resources from its stored vm_config; fields it
+// lacks get the defaults newRoot applies.
+func limitsOf(config json.RawMessage) vmLimits {
+	var cfg vers.VMConfig
+	_ = json.Unmarshal(config, &cfg)
+	lim := vmLimits{VCPUs: defaultVcpu, MemMiB: defaultMem, FsMiB: defaultFsMiB}
+	if cfg.VcpuCount != nil {
+		lim.VCPUs = *cfg.VcpuCount
+	}
+	if cfg.MemSizeMib != nil {
+		lim.MemMiB = *cfg.MemSizeMib
+	}
+	if cfg.FsSizeMib != nil {
+		lim.FsMiB = *cfg.FsSizeMib
+	}
+	return lim
+}
+
+// checkHostFits refuses a vm_config this host cannot give: more CPUs or
+// memory than it has.
+func checkHostFits(cfg vers.VMConfig) error {
+	if cpus := int64(runtime.NumCPU()); cfg.VcpuCount != nil && *cfg.VcpuCount > cpus {
+		return badRequest("vm_config.vcpu_count %d exceeds this host's %d CPUs", *cfg.VcpuCount, cpus)
+	}
+	var si unix.Sysinfo_t
+	if cfg.MemSizeMib != nil && unix.Sysinfo(&si) == nil {
+		if total := int64(si.Totalram) * int64(si.Unit) >> 20; *cfg.MemSizeMib > total {
+			return badRequest("vm_config.mem_size_mib %d exceeds this host's %d MiB of memory", *cfg.MemSizeMib, total)
+		}
+	}
+	return nil
 }
 
 func (s *Server) newRoot(w http.ResponseWriter, r *http.Request) error {
@@ -148,6 +193,9 @@ func (s *Server) newRoot(w http.ResponseWriter, r *http.Request) error {
 		} else if **f.v > f.max {
 			return badRequest("vm_config.%s is %d; the maximum is %d", f.name, **f.v, f.max)
 		}
+	}
+	if err := checkHostFits(cfg); err != nil {
+		return err
 	}
 	cfg.ImageName = defaultString(cfg.ImageName, "default")
 	cfg.KernelName = defaultString(cfg.KernelName, "default.bin")
@@ -389,7 +437,7 @@ func (s *Server) vmMetadata(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, vers.VMMetadata{
-		VMID: vm.ID, OwnerID: s.ownerID, CreatedAt: vm.CreatedAt, State: vm.State, IP: vm.IP,
+		VMID: vm.ID, OwnerID: s.ownerID, CreatedAt: vm.CreatedAt, State: s.liveState(vm), IP: vm.IP,
 		ParentCommitID: vm.ParentCommitID, GrandparentVMID: vm.GrandparentVMID,
 	})
 	return nil
@@ -440,9 +488,9 @@ func (s *Server) sshKey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// resizeDisk records a larger fs_size_mib. Sandboxed VMs share the host's
-// filesystem, so the size is bookkeeping only; the rule that it must grow
-// is the real service's.
+// resizeDisk records a larger fs_size_mib. A running VM keeps its current
+// disk image; the image a commit or restart makes next has the new size.
+// The rule that it must grow is the real service's.
 func (s *Server) resizeDisk(w http.ResponseWriter, r *http.Request) error {
 	vm, err := s.getVM(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -506,6 +554,8 @@ func mapRuntimeError(err error) error {
 		return notFound("VM not found")
 	case errors.Is(err, errVMPaused):
 		return conflict("VM is paused; resume it with PATCH /api/v1/vm/{id}/state {\"state\":\"Running\"}")
+	case errors.Is(err, errVMDead):
+		return conflict("VM is dead: its init process exited; delete it and start a new one from a commit")
 	case errors.Is(err, errVMNotRunning):
 		return conflict("VM is not running")
 	}

@@ -49,6 +49,7 @@ func run() error {
 	flag.StringVar(&opts.DataDir, "data", "./.versd", "data directory: metadata database, layers, CA")
 	flag.StringVar(&opts.VMDomain, "vm-domain", versd.DefaultVMDomain, "domain of VM host names (<vm_id>.<domain>) in the gateway's certificate")
 	flag.StringVar(&opts.BaseRootfs, "base-rootfs", "", "directory or tarball used as the root filesystem of new_root VMs (default: busybox)")
+	flag.StringVar(&opts.Runtime, "runtime", "runc", "OCI runtime binary that runs VMs (path or name on PATH)")
 	flag.Float64Var(&opts.Faults.Rate, "fault-rate", 0, "fraction of API requests (0..1) that get an injected fault; 0 disables fault injection")
 	flag.Int64Var(&opts.Faults.Seed, "fault-seed", 1, "seed of the fault sequence")
 	flag.Parse()

@@ -27,7 +27,7 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // `cmd &` would hold an exec open forever.
 const outputGrace = 200 * time.Millisecond
 
-// exec runs one command inside the VM (the agent is already chrooted) and
+// exec runs one command inside the VM (the agent is its init) and
 // streams it over conn.
 func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 	var wmu sync.Mutex
@@ -108,24 +108,12 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 			errR.Close()
 		}
 	}
-	exited := make(chan unix.WaitStatus, 1)
-	var proc *os.Process
-	started := make(chan struct{})
-	a.spawn <- func() {
-		defer close(started)
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		proc, err = os.StartProcess(prog, spec.Command, &os.ProcAttr{
-			Dir:   dir,
-			Env:   env,
-			Files: childFiles,
-			Sys:   sysAttr,
-		})
-		if err == nil {
-			a.waiters[proc.Pid] = exited
-		}
-	}
-	<-started
+	pid, exited, err := a.start(prog, spec.Command, &os.ProcAttr{
+		Dir:   dir,
+		Env:   env,
+		Files: childFiles,
+		Sys:   sysAttr,
+	})
 	for _, f := range childFiles[:1] {
 		f.Close()
 	}
@@ -142,8 +130,6 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 		fail(code, "exec failed: %v", err)
 		return
 	}
-	pid := proc.Pid
-	_ = proc.Release() // the reaper waits for it, not os.Process
 
 	var pumps sync.WaitGroup
 	outputs := []struct {

@@ -15,6 +15,10 @@ import (
 // busyboxPath is where Debian's busybox-static package installs the binary.
 const busyboxPath = "/bin/busybox"
 
+// bashStaticPath is Debian's bash-static. Real Vers images have bash, and the
+// official CLI runs commands as `bash -c`, so the base root has /bin/bash.
+const bashStaticPath = "/bin/bash-static"
+
 // baseRecord (DataDir/base.json) remembers which layer holds the base root
 // filesystem and where it came from, so the base layer id survives restarts
 // and a different --base-rootfs gets a layer of its own.
@@ -24,7 +28,9 @@ type baseRecord struct {
 }
 
 func (m *Manager) ensureBaseLayer(baseRootfs string) error {
-	source := "busybox"
+	// The name changes when the built root does, so a data directory gets
+	// a new base layer instead of keeping an older one.
+	source := "busybox+bash"
 	if baseRootfs != "" {
 		abs, err := filepath.Abs(baseRootfs)
 		if err != nil {
@@ -132,6 +138,15 @@ func buildBusyboxRoot(root string) error {
 	if err := os.Chmod(filepath.Join(root, "bin/busybox"), 0o755); err != nil {
 		return err
 	}
+	if _, err := os.Stat(bashStaticPath); err != nil {
+		return fmt.Errorf("sandbox: %s not found: the default base root filesystem needs it; run `apt-get install bash-static` (make deps does)", bashStaticPath)
+	}
+	if err := copyFileData(bashStaticPath, filepath.Join(root, "bin/bash")); err != nil {
+		return err
+	}
+	if err := os.Chmod(filepath.Join(root, "bin/bash"), 0o755); err != nil {
+		return err
+	}
 	out, err := exec.Command(busyboxPath, "--list-full").Output()
 	if err != nil {
 		return fmt.Errorf("sandbox: listing busybox applets: %w", err)
@@ -156,7 +171,7 @@ func buildBusyboxRoot(root string) error {
 		{"etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n", 0o644},
 		{"etc/group", "root:x:0:\nnogroup:x:65534:\n", 0o644},
 		{"etc/shadow", "root:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n", 0o640},
-		{"etc/shells", "/bin/sh\n/bin/ash\n", 0o644},
+		{"etc/shells", "/bin/sh\n/bin/ash\n/bin/bash\n", 0o644},
 		{"etc/hostname", "vers\n", 0o644},
 		{"etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost\n", 0o644},
 		{"etc/os-release", "NAME=\"versd busybox\"\nID=busybox\nPRETTY_NAME=\"versd busybox root filesystem\"\n", 0o644},

@@ -100,3 +100,74 @@ func BenchmarkExecRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// versdDefaults are the limits versd gives a VM whose vm_config is empty.
+var versdDefaults = Limits{MemMiB: 512, VCPUs: 1, FsMiB: 1024}
+
+// BenchmarkStartVMFromCommit starts a VM on a committed stack (base + one
+// layer), as POST /vm/from_commit does, with and without versd's default
+// limits (the disk image costs a mkfs and a loop mount).
+func BenchmarkStartVMFromCommit(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		lim  Limits
+	}{{"limits=none", Limits{}}, {"limits=versd-defaults", versdDefaults}} {
+		b.Run(c.name, func(b *testing.B) {
+			m := newTestManager(b)
+			ctx := context.Background()
+			startVM(b, m, "src")
+			mustSucceed(b, m, "src", "echo layer > /layer")
+			stack, err := m.Commit(ctx, "src", false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				id := fmt.Sprintf("fc%d", i)
+				if err := m.StartVM(ctx, id, stack, c.lim); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := m.DeleteVM(id); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkCommit100MB commits a VM whose writable layer holds 100 MB of new
+// data (the VM restarts on the new stack as part of the commit).
+func BenchmarkCommit100MB(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		lim  Limits
+	}{{"limits=none", Limits{}}, {"limits=versd-defaults", versdDefaults}} {
+		b.Run(c.name, func(b *testing.B) {
+			m := newTestManager(b)
+			ctx := context.Background()
+			for i := range b.N {
+				b.StopTimer()
+				id := fmt.Sprintf("c%d", i)
+				if err := m.StartVM(ctx, id, []string{m.BaseLayer()}, c.lim); err != nil {
+					b.Fatal(err)
+				}
+				mustSucceed(b, m, id, "head -c 100000000 /dev/urandom > /data")
+				b.StartTimer()
+				stack, err := m.Commit(ctx, id, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := m.DeleteVM(id); err != nil {
+					b.Fatal(err)
+				}
+				if err := m.DeleteLayers(stack[len(stack)-1]); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}

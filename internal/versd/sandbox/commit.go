@@ -71,21 +71,19 @@ func (m *Manager) CommitAs(ctx context.Context, id, layerID string, keepPaused b
 	m.mu.Lock()
 	delete(m.vms, id)
 	m.mu.Unlock()
-	v.stop()
+	m.stopVM(v)
+	if err := m.takeUpperOffDisk(id); err != nil {
+		return nil, err
+	}
 
-	// The writable layer's form says how the VM ran: an overlay upper dir,
-	// or a full copy, which becomes a flat layer.
 	dir := m.vmDir(id)
 	writable, flat := filepath.Join(dir, "upper"), false
-	if _, err := os.Stat(filepath.Join(dir, "root")); err == nil {
-		writable, flat = filepath.Join(dir, "root"), true
-	}
 	parent := v.stack[len(v.stack)-1]
 	if err := m.stageCommit(writable, layerID, parent, flat); err != nil {
 		return nil, err
 	}
 	stack := append(slices.Clone(v.stack), layerID)
-	if err := m.startLocked(ctx, id, stack); err != nil {
+	if err := m.startLocked(ctx, id, stack, v.limits); err != nil {
 		return stack, err
 	}
 	if keepPaused {

@@ -1,39 +1,39 @@
-// Package sandbox runs versd's "VMs": sandboxed process trees on layered root
-// filesystems. It is Linux-only, needs root (CAP_SYS_ADMIN), and uses no cgo.
+// Package sandbox runs versd's "VMs": runc containers on layered root
+// filesystems. It is Linux-only, needs root, and drives Debian's runc with
+// runtime-spec bundles (config.json built from the specs-go types).
 //
 // # VMs
 //
-// A VM is an agent process: the running binary re-executed through
-// /proc/self/exe with an environment marker. The package's init function
-// recognises the marker and turns the process into the agent before main (or a
-// test binary's test main) runs, so any binary that imports this package can
-// host VMs; nothing has to be registered. The agent is created in fresh mount,
-// PID, UTS, IPC and network namespaces. As PID 1 of its namespace it mounts the
-// VM's root filesystem, /proc and a minimal /dev, sets the hostname to the VM
-// id, brings the loopback interface up, pivots into the root (detaching the
-// host's tree), and then serves requests (exec, sync, pause, resume) on a
-// socket pair shared with the Manager. Commands run as root but without
-// CAP_SYS_ADMIN, CAP_MKNOD and the other capabilities Docker also withholds,
-// and /proc/sys is read-only, so a VM cannot remount its way out. All
-// mounts live in the agent's mount namespace and disappear with it, so nothing
-// leaks onto the host. When the agent dies the kernel kills every process of
-// the VM.
+// A VM is `runc run` of a bundle under /run/versd/<key>/vms/<id>, whose
+// rootfs is an overlay of the VM's layer stack. Every VM gets user (VM root is
+// host id 1048576), PID, network, IPC, UTS, mount and cgroup namespaces;
+// Docker's default capabilities, seccomp profile (moby/profiles/seccomp) and
+// masked /proc paths; and cgroup limits from Limits (memory without extra
+// swap, a CFS quota for vCPUs, a pids limit). With Limits.FsMiB the writable
+// layer lives on a sparse ext4 image of that size.
+//
+// The VM's init is the agent: this binary, bind-mounted read-only from a
+// private tmpfs at /dev/.versd and recognised by its environment marker in
+// the package's init function (before main or a test main runs), so any
+// binary that imports the package can serve VMs. It is non-dumpable, handles
+// the signals that would end it, and serves requests (exec, sftp, sync) on
+// a control socket passed through runc --preserve-fds, one socket pair per
+// request. SFTP is served by a separate process inside the VM, so file access
+// through versd has exactly the VM root's rights. When the agent exits on its
+// own the VM is dead (State reports it, Exec returns ErrDead); when versd
+// closes the control socket the agent kills the VM and exits.
 //
 // # Layers
 //
 // Root filesystems are stacks of immutable layers under DataDir/layers/<id>/root
-// plus one writable layer per VM under DataDir/vms/<id>. With overlayfs (probed
-// once in New) the stack is the overlay's lowerdir and the writable layer its
-// upperdir; Commit freezes the upperdir by renaming it into a new layer, so
-// overlay whiteouts and opaque-directory xattrs carry over unchanged. Without
-// overlayfs the writable layer is a full copy of the merged stack and a commit
-// produces a "flat" layer that contains the whole tree.
+// plus one writable layer per VM under DataDir/vms/<id> (or on its disk
+// image). Layer files are owned by the VMs' host ids, shifted once per layer
+// (shiftLayers). Commit freezes the upper directory into a new layer, so
+// overlay whiteouts and opaque-directory xattrs carry over unchanged.
 //
 // # What is not like a Firecracker VM
 //
 // Memory is not snapshotted: a commit keeps the filesystem only. Commit stops
 // every process of the VM and starts it again on a fresh writable layer, and a
-// VM restored or branched from a commit starts with no processes. Files opened
-// through RootDir must be closed before Commit, because the writable layer is
-// renamed underneath them.
+// VM restored or branched from a commit starts with no processes.
 package sandbox

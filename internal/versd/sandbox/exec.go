@@ -178,8 +178,36 @@ func (m *Manager) execError(ctx context.Context, v *vm, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ctxErr
 	}
+	if v.died() {
+		return fmt.Errorf("sandbox: VM %s: %w", v.id, ErrDead)
+	}
 	if v.hasExited() || errors.Is(err, io.EOF) {
 		return fmt.Errorf("sandbox: VM %s stopped during exec: %w", v.id, ErrNotRunning)
 	}
 	return fmt.Errorf("sandbox: VM %s: exec: %w", v.id, err)
+}
+
+// SFTP opens an SFTP session served inside the VM, by a process of the VM
+// with the VM's privileges; the returned stream carries the SFTP protocol.
+// It ends when the client closes it or the VM stops.
+func (m *Manager) SFTP(ctx context.Context, id string) (io.ReadWriteCloser, error) {
+	v, err := m.running(id)
+	if err != nil {
+		return nil, err
+	}
+	if v.isPaused() {
+		return nil, fmt.Errorf("sandbox: VM %s: %w", id, ErrPaused)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	conn, err := v.open()
+	if err != nil {
+		return nil, err
+	}
+	if err := writeJSONFrame(conn, frameRequest, request{Op: "sftp"}); err != nil {
+		conn.Close()
+		return nil, m.execError(ctx, v, err)
+	}
+	return conn, nil
 }

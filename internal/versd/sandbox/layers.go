@@ -20,9 +20,12 @@ import (
 // which the kernel caps at one page, fits a deep stack ("<id>/root:" is 14
 // bytes; the agent mounts from inside the layers directory).
 type layerMeta struct {
-	ID      string    `json:"id"`
-	Parent  string    `json:"parent,omitempty"`
-	Flat    bool      `json:"flat,omitempty"` // holds the whole tree: layers below it are ignored
+	ID     string `json:"id"`
+	Parent string `json:"parent,omitempty"`
+	Flat   bool   `json:"flat,omitempty"` // holds the whole tree: layers below it are ignored
+	// IDShift is the host id of the VMs' root that the layer's files are
+	// owned by (see shiftLayers); 0 for an unshifted layer.
+	IDShift uint32    `json:"id_shift,omitempty"`
 	Created time.Time `json:"created"`
 }
 

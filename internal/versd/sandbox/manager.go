@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,6 +27,8 @@ type Options struct {
 	BaseRootfs string
 	// Logf receives operational messages; nil discards them.
 	Logf func(format string, args ...any)
+	// Runtime is the OCI runtime binary; empty finds runc on PATH.
+	Runtime string
 }
 
 var (
@@ -35,6 +38,9 @@ var (
 	ErrPaused = errors.New("sandbox: VM is paused")
 	// ErrNotRunning: the VM has a writable layer on disk but no agent.
 	ErrNotRunning = errors.New("sandbox: VM is not running")
+	// ErrDead: the VM's init (its agent) exited on its own; only DeleteVM
+	// (or a new StartVM) helps.
+	ErrDead = errors.New("sandbox: VM is dead: its init process exited")
 )
 
 // Manager owns the layers under DataDir and the VMs it started.
@@ -43,8 +49,15 @@ type Manager struct {
 	layersDir string
 	vmsDir    string
 	logf      func(format string, args ...any)
-	overlay   bool // overlayfs works on DataDir (probed once in New)
 	baseLayer string
+
+	runtimePath  string // runc
+	runDir       string // /run/versd/<key>: bundles, root mounts, agent files
+	runcRoot     string // runc's state for this Manager's containers
+	agentDir     string // tmpfs with the agent binary, mounted into every VM
+	cgroupParent string // every VM's cgroup sits below it
+
+	shiftMu sync.Mutex // one layer ownership shift at a time
 
 	mu      sync.Mutex
 	vms     map[string]*vm
@@ -64,13 +77,27 @@ func New(opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	runtimePath := opts.Runtime
+	if runtimePath == "" {
+		runtimePath = "runc"
+	}
+	if runtimePath, err = exec.LookPath(runtimePath); err != nil {
+		return nil, fmt.Errorf("%w (%v)", errRuntimeMissing, err)
+	}
+	key := runtimeKey(dataDir)
+	runDir := filepath.Join("/run/versd", key)
 	m := &Manager{
-		dataDir:   dataDir,
-		layersDir: filepath.Join(dataDir, "layers"),
-		vmsDir:    filepath.Join(dataDir, "vms"),
-		logf:      opts.Logf,
-		vms:       map[string]*vm{},
-		idLocks:   map[string]*sync.Mutex{},
+		dataDir:      dataDir,
+		layersDir:    filepath.Join(dataDir, "layers"),
+		vmsDir:       filepath.Join(dataDir, "vms"),
+		logf:         opts.Logf,
+		vms:          map[string]*vm{},
+		idLocks:      map[string]*sync.Mutex{},
+		runtimePath:  runtimePath,
+		runDir:       runDir,
+		runcRoot:     filepath.Join(runDir, "runc"),
+		agentDir:     filepath.Join(runDir, "agent"),
+		cgroupParent: "/versd-" + key,
 	}
 	if m.logf == nil {
 		m.logf = func(string, ...any) {}
@@ -82,11 +109,24 @@ func New(opts Options) (*Manager, error) {
 	}
 	m.removeStaging()
 	if err := probeOverlay(m.dataDir); err != nil {
-		m.logf("sandbox: overlayfs unavailable on %s (%v); VMs get full copies of their layers", m.dataDir, err)
-	} else {
-		m.overlay = true
+		return nil, fmt.Errorf("sandbox: overlayfs does not work on %s: %w", m.dataDir, err)
+	}
+	m.cleanStale()
+	// The VMs' root users must traverse to their rootfs mounts below.
+	for _, d := range []string{filepath.Dir(m.runDir), m.runDir} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(d, 0o711); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.prepareAgentFiles(); err != nil {
+		m.cleanStale()
+		return nil, err
 	}
 	if err := m.ensureBaseLayer(opts.BaseRootfs); err != nil {
+		m.cleanStale()
 		return nil, err
 	}
 	return m, nil
@@ -129,6 +169,9 @@ func (m *Manager) running(id string) (*vm, error) {
 	if v != nil && !v.hasExited() {
 		return v, nil
 	}
+	if v != nil && v.died() {
+		return nil, fmt.Errorf("sandbox: VM %s: %w", id, ErrDead)
+	}
 	if !validID.MatchString(id) {
 		return nil, fmt.Errorf("sandbox: VM %q: %w", id, ErrNotFound)
 	}
@@ -138,18 +181,23 @@ func (m *Manager) running(id string) (*vm, error) {
 	return nil, fmt.Errorf("sandbox: VM %s: %w", id, ErrNotRunning)
 }
 
-// StartVM starts VM id on the given layer stack (bottom..top). An existing
-// writable layer of that id is reused, so a VM restarted after a crash keeps
-// its files.
-func (m *Manager) StartVM(ctx context.Context, id string, layers []string) error {
+// StartVM starts VM id on the given layer stack (bottom..top), with the
+// given limits (at most one; none means only the default pids limit). An
+// existing writable layer of that id is reused, so a VM restarted after a
+// crash keeps its files.
+func (m *Manager) StartVM(ctx context.Context, id string, layers []string, limits ...Limits) error {
 	if !validID.MatchString(id) {
 		return fmt.Errorf("sandbox: invalid VM id %q (want [A-Za-z0-9._-], at most 64)", id)
 	}
+	var lim Limits
+	if len(limits) > 0 {
+		lim = limits[0]
+	}
 	defer m.lockID(id)()
-	return m.startLocked(ctx, id, layers)
+	return m.startLocked(ctx, id, layers, lim)
 }
 
-func (m *Manager) startLocked(ctx context.Context, id string, layers []string) error {
+func (m *Manager) startLocked(ctx context.Context, id string, layers []string, lim Limits) error {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -165,24 +213,33 @@ func (m *Manager) startLocked(ctx context.Context, id string, layers []string) e
 	if err != nil {
 		return err
 	}
-	cfg, err := m.prepareRoot(id, stack)
-	if err != nil {
+	if err := m.shiftLayers(stack); err != nil {
 		return err
 	}
-	v, err := m.spawnAgent(ctx, id, cfg)
+	bundle, err := m.prepareRoot(id, stack, lim)
+	if err != nil {
+		m.releaseRoot(id)
+		return err
+	}
+	v, err := m.spawnVM(ctx, id, bundle)
 	if err != nil {
 		return err
 	}
 	v.stack = slices.Clone(layers)
+	v.limits = lim
 	m.mu.Lock()
 	m.vms[id] = v
 	m.mu.Unlock()
 	return nil
 }
 
-// State reports "running" or "paused".
+// State reports "running", "paused" or "dead" (the VM's init exited on its
+// own; it stays dead until DeleteVM or StartVM).
 func (m *Manager) State(id string) (string, error) {
 	v, err := m.running(id)
+	if errors.Is(err, ErrDead) {
+		return "dead", nil
+	}
 	if err != nil {
 		return "", err
 	}
@@ -192,8 +249,8 @@ func (m *Manager) State(id string) (string, error) {
 	return "running", nil
 }
 
-// Pause stops every process of the VM (SIGSTOP); Exec then fails with
-// ErrPaused until Resume.
+// Pause freezes every process of the VM (the runtime's freezer cgroup);
+// Exec then fails with ErrPaused until Resume.
 func (m *Manager) Pause(id string) error {
 	defer m.lockID(id)()
 	return m.setPaused(id, true)
@@ -217,23 +274,13 @@ func (m *Manager) setPaused(id string, paused bool) error {
 	if paused {
 		op = "pause"
 	}
-	if err := v.call(op); err != nil {
+	if err := m.runc(context.Background(), op, id); err != nil {
 		return err
 	}
 	v.mu.Lock()
 	v.paused = paused
 	v.mu.Unlock()
 	return nil
-}
-
-// RootDir is the host path of the VM's root as the VM sees it, through the
-// agent's /proc entry. It is valid while the VM runs (paused included).
-func (m *Manager) RootDir(id string) (string, error) {
-	v, err := m.running(id)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("/proc/%d/root", v.pid()), nil
 }
 
 // DeleteVM kills the VM's processes and frees its writable layer.
@@ -248,10 +295,11 @@ func (m *Manager) DeleteVM(id string) error {
 	m.mu.Unlock()
 	found := v != nil
 	if v != nil {
-		v.stop()
+		m.stopVM(v)
 	}
 	if _, err := os.Lstat(m.vmDir(id)); err == nil {
 		found = true
+		unmountUnder(m.vmDir(id))
 		if err := os.RemoveAll(m.vmDir(id)); err != nil {
 			return err
 		}
@@ -289,8 +337,9 @@ func (m *Manager) Close() error {
 	m.vms = map[string]*vm{}
 	m.mu.Unlock()
 	for _, v := range vms {
-		v.stop()
+		m.stopVM(v)
 	}
+	m.cleanStale()
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,19 +30,21 @@ const maxMountData = 4000
 // agentStartTimeout bounds StartVM when ctx has no deadline.
 const agentStartTimeout = 30 * time.Second
 
-// vm is a running agent.
+// vm is a running container: `runc run` in the foreground, whose init is
+// the agent.
 type vm struct {
 	id      string
 	stack   []string // as given to StartVM, bottom..top
-	cmd     *exec.Cmd
+	limits  Limits
+	bundle  string    // runc bundle; bundle/rootfs is the overlay mount
+	cmd     *exec.Cmd // runc run; it returns when the VM's init exits
 	control *net.UnixConn
-	exited  chan struct{} // closed once the agent has been reaped
+	exited  chan struct{} // closed once runc has returned
 
-	mu     sync.Mutex
-	paused bool
+	mu       sync.Mutex
+	paused   bool
+	stopping bool // versd is taking the VM down; an exit is not a death
 }
-
-func (v *vm) pid() int { return v.cmd.Process.Pid }
 
 func (v *vm) hasExited() bool {
 	select {
@@ -52,90 +55,146 @@ func (v *vm) hasExited() bool {
 	}
 }
 
+// died says the VM's init exited without versd stopping it.
+func (v *vm) died() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.hasExited() && !v.stopping
+}
+
 func (v *vm) isPaused() bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.paused
 }
 
-// stop kills the agent. As PID 1 of its namespace, its death takes every
-// process of the VM with it, and its mount namespace (overlay, /proc, /dev).
-func (v *vm) stop() {
-	_ = v.cmd.Process.Kill()
-	<-v.exited
+// stop takes the VM down and releases its mounts; the writable layer stays.
+func (m *Manager) stopVM(v *vm) {
+	v.mu.Lock()
+	v.stopping = true
+	paused := v.paused
+	v.mu.Unlock()
+	ctx := context.Background()
+	if paused {
+		// Frozen processes cannot act on the agent's SIGKILL until thawed;
+		// delete -f thaws and kills.
+		_ = m.runc(ctx, "delete", "-f", v.id)
+	}
+	// The agent kills every process of the VM and exits when its control
+	// socket closes; as the PID namespace's init its exit ends the rest.
 	v.control.Close()
+	select {
+	case <-v.exited:
+	case <-time.After(runcStopTimeout):
+		_ = m.runc(ctx, "kill", v.id, "KILL")
+		<-v.exited
+	}
+	if _, err := os.Stat(filepath.Join(m.runcRoot, v.id)); err == nil {
+		_ = m.runc(ctx, "delete", "-f", v.id)
+	}
+	m.releaseRoot(v.id)
 }
 
-// prepareRoot makes the VM's writable layer and describes the root for the
-// agent. The writable layer's form says how it was started before: upper/ for
-// overlay, root/ for a full copy; a new one uses overlay when it can.
-func (m *Manager) prepareRoot(id string, stack []string) (agentConfig, error) {
-	dir := m.vmDir(id)
-	cfg := agentConfig{Hostname: id, LayersDir: m.layersDir}
-	copyRoot := filepath.Join(dir, "root")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return cfg, err
-	}
+// releaseRoot unmounts a VM's root and removes its bundle.
+func (m *Manager) releaseRoot(id string) {
+	bundle := filepath.Join(m.runDir, "vms", id)
+	unmountUnder(bundle)
+	_ = os.RemoveAll(bundle)
+}
+
+// overlayDirs are a VM's writable layer paths, relative to DataDir: the
+// overlay is mounted from there so that the options a VM sees in its mount
+// table name no host path.
+func overlayOptions(stack []string, writable string) string {
 	lower := make([]string, 0, len(stack))
 	for i := len(stack) - 1; i >= 0; i-- {
-		lower = append(lower, stack[i]+"/root") // relative to LayersDir
+		lower = append(lower, "layers/"+stack[i]+"/root")
 	}
-	cfg.Root = filepath.Join(dir, "merged")
-	cfg.Upper = filepath.Join(dir, "upper")
-	cfg.Work = filepath.Join(dir, "work")
-	cfg.Lower = lower
-	_, copyErr := os.Stat(copyRoot)
-	useOverlay := m.overlay && copyErr != nil && len(cfg.overlayOptions()) < maxMountData
-	if !useOverlay {
-		if m.overlay && copyErr != nil {
-			m.logf("sandbox: VM %s: %d layers do not fit an overlay mount; using a full copy", id, len(stack))
-		}
-		if copyErr != nil {
-			if err := m.mergeStack(stack, copyRoot); err != nil {
-				return cfg, err
-			}
-		}
-		return agentConfig{Hostname: id, LayersDir: m.layersDir, Root: copyRoot}, nil
-	}
-	if err := os.MkdirAll(cfg.Upper, 0o755); err != nil {
-		return cfg, err
-	}
-	// overlayfs wants an empty work dir of its own; an old one may hold
-	// leftovers of a crash.
-	if err := os.RemoveAll(cfg.Work); err != nil {
-		return cfg, err
-	}
-	for _, d := range []string{cfg.Work, cfg.Root} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return cfg, err
-		}
-	}
-	return cfg, nil
+	return fmt.Sprintf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work,%s",
+		strings.Join(lower, ":"), writable, writable, overlayFixedOptions)
 }
 
-// mergeStack builds a full copy of a layer stack at dst (the fallback when
-// overlayfs is missing), staging it so a crash leaves no half-copied root.
-func (m *Manager) mergeStack(stack []string, dst string) error {
-	tmp := dst + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
-		return err
+// prepareRoot makes the VM's writable layer, mounts its root and writes its
+// runc bundle.
+func (m *Manager) prepareRoot(id string, stack []string, lim Limits) (string, error) {
+	dir := m.vmDir(id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
 	}
-	for _, id := range stack {
-		if err := applyLayer(m.layerRoot(id), tmp); err != nil {
-			os.RemoveAll(tmp)
-			return fmt.Errorf("sandbox: copying layer %s: %w", id, err)
-		}
-	}
-	return os.Rename(tmp, dst)
-}
-
-// spawnAgent starts the agent process in new namespaces and waits until it
-// reports that the root is mounted and it serves requests.
-func (m *Manager) spawnAgent(ctx context.Context, id string, cfg agentConfig) (*vm, error) {
-	cfgJSON, err := json.Marshal(cfg)
+	m.releaseRoot(id)
+	writable, err := m.prepareWritable(id, lim)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
+	opts := overlayOptions(stack, writable)
+	if len(opts) >= maxMountData {
+		return "", fmt.Errorf("sandbox: VM %s: %d layers do not fit one overlay mount; commit less often or flatten", id, len(stack))
+	}
+	if writable == filepath.Join("vms", id) {
+		if err := os.MkdirAll(filepath.Join(dir, "upper"), 0o755); err != nil {
+			return "", err
+		}
+		// A fresh upper's root belongs to the VM's root user, like the layers.
+		if err := os.Lchown(filepath.Join(dir, "upper"), hostIDBase, hostIDBase); err != nil {
+			return "", err
+		}
+		// overlayfs wants an empty work dir of its own; an old one may hold
+		// leftovers of a crash.
+		if err := os.RemoveAll(filepath.Join(dir, "work")); err != nil {
+			return "", err
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "work"), 0o700); err != nil {
+			return "", err
+		}
+	}
+	bundle := filepath.Join(m.runDir, "vms", id)
+	rootfs := filepath.Join(bundle, "rootfs")
+	if err := os.MkdirAll(rootfs, 0o755); err != nil {
+		return "", err
+	}
+	// The VM's root user must traverse to its rootfs (runc mounts it from
+	// inside the user namespace).
+	for _, d := range []string{m.runDir, filepath.Join(m.runDir, "vms"), bundle} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			return "", err
+		}
+	}
+	if err := mountFrom(m.dataDir, "overlay", rootfs, "overlay", opts); err != nil {
+		return "", fmt.Errorf("sandbox: VM %s: mounting its root: %w", id, err)
+	}
+	spec, err := m.vmSpec(id, lim)
+	if err != nil {
+		return "", err
+	}
+	if err := writeBundle(bundle, spec); err != nil {
+		return "", err
+	}
+	return bundle, nil
+}
+
+// mountFrom mounts with dir as the working directory, so relative paths in
+// the options resolve against it. The working directory is per process, so
+// this runs on a thread that unshares it and then dies.
+func mountFrom(dir, source, target, fstype, data string) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			errc <- err
+			return
+		}
+		if err := unix.Chdir(dir); err != nil {
+			errc <- err
+			return
+		}
+		errc <- unix.Mount(source, target, fstype, 0, data)
+	}()
+	return <-errc
+}
+
+// spawnVM runs the bundle with runc and waits until the agent reports that
+// it serves requests.
+func (m *Manager) spawnVM(ctx context.Context, id, bundle string) (*vm, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
@@ -145,37 +204,32 @@ func (m *Manager) spawnAgent(ctx context.Context, id string, cfg agentConfig) (*
 	defer parentEnd.Close()
 
 	logs := &agentLog{id: id, logf: m.logf}
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{"versd-vm:" + id},
-		Env:        []string{agentEnv + "=" + string(cfgJSON)},
-		Dir:        m.layersDir, // the overlay lowerdir paths are relative to it
-		ExtraFiles: []*os.File{childEnd},
-		Stdout:     logs,
-		Stderr:     logs,
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET,
-			// Tied to the spawning OS thread; Go keeps threads alive unless a
-			// goroutine exits while locked to one, and the agent also exits
-			// when its control socket closes.
-			Pdeathsig: unix.SIGKILL,
-			Setpgid:   true,
-		},
-	}
+	cmd := exec.Command(m.runtimePath, "--root", m.runcRoot, "run", "--bundle", bundle, "--preserve-fds", "1", id)
+	cmd.ExtraFiles = []*os.File{childEnd} // fd 3 in runc and in the agent
+	cmd.Stdout, cmd.Stderr = logs, logs
+	// No Pdeathsig: it fires when the spawning OS thread exits, and Go
+	// ends threads (mountFrom does). If versd dies, the agent sees its
+	// control socket close and takes the VM down, and runc returns.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	err = cmd.Start()
 	childEnd.Close()
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: starting VM %s: %w", id, err)
 	}
-	v := &vm{id: id, cmd: cmd, exited: make(chan struct{})}
+	v := &vm{id: id, bundle: bundle, cmd: cmd, exited: make(chan struct{})}
 	go func() {
-		_ = cmd.Wait()
+		err := cmd.Wait()
+		v.mu.Lock()
+		stopping := v.stopping
+		v.mu.Unlock()
+		if !stopping {
+			m.logf("sandbox: VM %s: its init exited (%v); the VM is dead", id, err)
+		}
 		close(v.exited)
 	}()
 	conn, err := net.FileConn(parentEnd)
 	if err != nil {
-		_ = cmd.Process.Kill()
-		<-v.exited
+		m.stopVMStarting(v)
 		return nil, err
 	}
 	v.control = conn.(*net.UnixConn)
@@ -193,14 +247,24 @@ func (m *Manager) spawnAgent(ctx context.Context, id string, cfg agentConfig) (*
 	if err == nil && string(buf[:n]) == agentReady {
 		return v, nil
 	}
-	v.stop()
+	m.stopVM(v)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("sandbox: VM %s agent did not start: %v%s", id, err, logs.tail())
+		return nil, fmt.Errorf("sandbox: VM %s did not start: %v%s", id, err, logs.tail())
 	}
 	return nil, fmt.Errorf("sandbox: VM %s: %s", id, buf[:n])
+}
+
+// stopVMStarting is stopVM for a VM whose control socket never opened.
+func (m *Manager) stopVMStarting(v *vm) {
+	v.mu.Lock()
+	v.stopping = true
+	v.mu.Unlock()
+	_ = m.runc(context.Background(), "delete", "-f", v.id)
+	<-v.exited
+	m.releaseRoot(v.id)
 }
 
 // open hands the agent one end of a new socket pair and returns the other:
@@ -221,7 +285,7 @@ func (v *vm) open() (net.Conn, error) {
 	return net.FileConn(f)
 }
 
-// call runs a request without streams (sync, pause, resume).
+// call runs a request without streams (sync).
 func (v *vm) call(op string) error {
 	conn, err := v.open()
 	if err != nil {
@@ -250,8 +314,8 @@ func (v *vm) call(op string) error {
 	}
 }
 
-// agentLog forwards the agent's own output to Logf and keeps the last lines
-// for error messages.
+// agentLog forwards runc's and the agent's own output to Logf and keeps the
+// last lines for error messages.
 type agentLog struct {
 	id   string
 	logf func(string, ...any)
@@ -263,7 +327,7 @@ func (l *agentLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, line := range strings.Split(string(bytes.TrimRight(p, "\n")), "\n") {
-		l.logf("sandbox: VM %s agent: %s", l.id, line)
+		l.logf("sandbox: VM %s: %s", l.id, line)
 		l.last = append(l.last, line)
 		if len(l.last) > 5 {
 			l.last = l.last[1:]
@@ -278,7 +342,7 @@ func (l *agentLog) tail() string {
 	if len(l.last) == 0 {
 		return ""
 	}
-	return " (agent said: " + strings.Join(l.last, "; ") + ")"
+	return " (runc said: " + strings.Join(l.last, "; ") + ")"
 }
 
 var errNoCommand = errors.New("sandbox: exec needs a command")

@@ -9,8 +9,9 @@
 // only user is root authenticated by exactly that VM's key.
 //
 // Inside SSH it offers "session" channels that run "exec" requests through the
-// VM's Exec function and serve the "sftp" subsystem confined to the VM's root
-// directory with os.Root, so "..", absolute symlinks and symlinks that point
-// outside cannot leave it. Interactive shells and PTYs are refused: versd VMs
-// are driven by exec and SFTP only.
+// VM's Exec function and forward the "sftp" subsystem to an SFTP server that
+// runs inside the VM (VMTarget.SFTP), so SFTP has exactly the rights of the
+// VM's root user and no host process ever walks the VM's files.
+// Interactive shells and PTYs are refused: versd VMs are driven by exec and
+// SFTP only.
 package sshgw

@@ -32,9 +32,10 @@ const (
 type VMTarget struct {
 	// AuthorizedKey is the only key that opens this VM (user root).
 	AuthorizedKey ssh.PublicKey
-	// RootDir is the host path of the VM's root filesystem; SFTP is confined
-	// to it.
-	RootDir string
+	// SFTP opens an SFTP server running inside the VM, with the VM's own
+	// privileges; the gateway only forwards the subsystem's bytes to it.
+	// The stream ends when the VM stops, which ends the session.
+	SFTP func(ctx context.Context) (io.ReadWriteCloser, error)
 	// Exec runs a process in the VM and returns its exit code. It must
 	// return once ctx is done.
 	Exec func(ctx context.Context, p *Process) (int, error)
@@ -86,6 +87,9 @@ type Options struct {
 	HostKey ssh.Signer
 	// Lookup resolves VM ids. Required.
 	Lookup VMLookup
+	// Domain, when set, is the only domain accepted: the SNI name must be
+	// exactly <vm_id>.<Domain>, or the connection ends before SSH.
+	Domain string
 	// Logf receives connection events; nil discards them. Keys are never
 	// logged. Refusals and handshake failures are rate-limited.
 	Logf func(string, ...any)
@@ -98,6 +102,7 @@ type Gateway struct {
 	tlsConfig *tls.Config
 	hostKey   ssh.Signer
 	lookup    VMLookup
+	domain    string
 	logf      func(string, ...any)
 
 	// ctx is cancelled by Close; running commands watch it.
@@ -155,6 +160,7 @@ func New(opts Options) (*Gateway, error) {
 		},
 		hostKey:   hostKey,
 		lookup:    opts.Lookup,
+		domain:    strings.TrimSuffix(strings.TrimPrefix(opts.Domain, "."), "."),
 		logf:      logf,
 		ctx:       ctx,
 		cancel:    cancel,
@@ -374,9 +380,14 @@ func (g *Gateway) handleConn(raw net.Conn, ip string) {
 	}
 	defer tlsConn.Close()
 
-	vmID := vmIDFromServerName(tlsConn.ConnectionState().ServerName)
+	serverName := tlsConn.ConnectionState().ServerName
+	vmID := vmIDFromServerName(serverName)
 	if vmID == "" {
 		g.failLog.printf("sshgw: %s: rejected: no SNI server name", remote)
+		return
+	}
+	if g.domain != "" && !strings.EqualFold(serverName, vmID+"."+g.domain) {
+		g.logf("sshgw: %s: rejected: SNI name %.100q is not <vm_id>.%s", remote, serverName, g.domain)
 		return
 	}
 	g.registerVMConn(vmID, raw)

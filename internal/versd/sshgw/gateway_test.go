@@ -3,11 +3,13 @@ package sshgw
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -303,5 +305,26 @@ func TestRunningExecCancelled(t *testing.T) {
 		}
 	default:
 		t.Error("Close returned while Exec was still running")
+	}
+}
+
+// Only <vm_id>.<domain> opens a VM: another domain (or extra labels) is
+// refused before SSH, even for a client that skips certificate checks.
+func TestSNIOutsideDomainRefused(t *testing.T) {
+	vm := newTestVM(t, vmA, "")
+	tg := startGateway(t, vm)
+	for _, name := range []string{vmA + ".evil.test", vmA + ".x." + testDomain, vmA} {
+		tlsConn, err := tls.Dial("tcp", tg.addr, &tls.Config{ServerName: name, InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatalf("TLS with SNI %s: %v", name, err)
+		}
+		_ = tlsConn.SetDeadline(time.Now().Add(10 * time.Second))
+		if n, err := tlsConn.Read(make([]byte, 64)); err != io.EOF {
+			t.Errorf("SNI %s: read = %d, %v; want EOF before any SSH banner", name, n, err)
+		}
+		tlsConn.Close()
+	}
+	if got := tg.lookedUp(); len(got) != 0 {
+		t.Errorf("Lookup called for %v", got)
 	}
 }

@@ -85,7 +85,19 @@ func fakeExec(ctx context.Context, p *Process) (int, error) {
 	return 0, nil
 }
 
-func newTestVM(t testing.TB, id, rootDir string) *testVM {
+// inMemorySFTP stands in for a VM's SFTP server: pkg/sftp's in-memory
+// filesystem behind a pipe.
+func inMemorySFTP(ctx context.Context) (io.ReadWriteCloser, error) {
+	client, server := net.Pipe()
+	go func() {
+		s := sftp.NewRequestServer(server, sftp.InMemHandler())
+		_ = s.Serve()
+		s.Close()
+	}()
+	return client, nil
+}
+
+func newTestVM(t testing.TB, id, _ string) *testVM {
 	t.Helper()
 	privatePEM, pub, err := NewVMKey()
 	if err != nil {
@@ -94,7 +106,7 @@ func newTestVM(t testing.TB, id, rootDir string) *testVM {
 	return &testVM{
 		id:         id,
 		privatePEM: privatePEM,
-		target:     &VMTarget{AuthorizedKey: pub, RootDir: rootDir, Exec: fakeExec},
+		target:     &VMTarget{AuthorizedKey: pub, SFTP: inMemorySFTP, Exec: fakeExec},
 	}
 }
 
@@ -120,6 +132,7 @@ func startGateway(t testing.TB, vms ...*testVM) *testGateway {
 	gw, err := New(Options{
 		TLSCert: cert,
 		HostKey: hostKey,
+		Domain:  testDomain,
 		Lookup: func(id string) (*VMTarget, error) {
 			tg.mu.Lock()
 			tg.lookups = append(tg.lookups, id)

@@ -2,13 +2,10 @@ package sshgw
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 
-	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -132,13 +129,16 @@ func (s *session) handleRequest(ctx context.Context, ch ssh.Channel, req *ssh.Re
 		if s.started || ssh.Unmarshal(req.Payload, &p) != nil || p.Name != "sftp" {
 			return false
 		}
-		root, err := os.OpenRoot(s.target.RootDir)
+		if s.target.SFTP == nil {
+			return false
+		}
+		backend, err := s.target.SFTP(ctx)
 		if err != nil {
-			s.gw.logf("sshgw: %s: VM %s: open root for sftp: %v", s.remote, s.vmID, err)
+			s.gw.logf("sshgw: %s: VM %s: open sftp: %v", s.remote, s.vmID, err)
 			return false
 		}
 		s.started = true
-		s.gw.goTracked(func() { s.serveSFTP(ch, root) })
+		s.gw.goTracked(func() { s.forwardSFTP(ch, backend) })
 		return true
 
 	default:
@@ -179,15 +179,26 @@ func (s *session) run(ctx context.Context, ch ssh.Channel, kind string, p *Proce
 	s.gw.logf("sshgw: %s: VM %s: %s exited with status %d", s.remote, s.vmID, kind, code)
 }
 
-func (s *session) serveSFTP(ch ssh.Channel, root *os.Root) {
-	defer root.Close()
+// forwardSFTP copies the subsystem's bytes between the client and the VM's
+// SFTP server until either side ends; the VM's server going away (the VM
+// stopped or died) closes the channel.
+func (s *session) forwardSFTP(ch ssh.Channel, backend io.ReadWriteCloser) {
 	s.gw.logf("sshgw: %s: VM %s: sftp started", s.remote, s.vmID)
-	server := sftp.NewRequestServer(ch, newRootHandlers(root))
-	err := server.Serve()
-	server.Close() // also closes ch
-	if err != nil && !errors.Is(err, io.EOF) {
-		s.gw.logf("sshgw: %s: VM %s: sftp ended: %v", s.remote, s.vmID, err)
-		return
-	}
+	done := make(chan struct{}, 2)
+	go func() {
+		_, _ = io.Copy(backend, ch)
+		if cw, ok := backend.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+		done <- struct{}{}
+	}()
+	go func() {
+		_, _ = io.Copy(ch, backend)
+		done <- struct{}{}
+	}()
+	<-done
+	backend.Close()
+	ch.Close()
+	<-done
 	s.gw.logf("sshgw: %s: VM %s: sftp ended", s.remote, s.vmID)
 }
