@@ -174,22 +174,48 @@ func (m *Manager) prepareRoot(id string, stack []string, lim Limits) (string, er
 
 // mountFrom mounts with dir as the working directory, so relative paths in
 // the options resolve against it. The working directory is per process, so
-// this runs on a thread that unshares it and then dies.
+// the mount runs on one OS thread that unshared its filesystem context.
+//
+// That thread lives as long as the process. A thread that exits would fire
+// the Pdeathsig of every child forked from it, and other code in the same
+// process relies on Pdeathsig (terraform-exec sets SIGKILL for terraform,
+// which killed acceptance tests running beside an in-process versd).
 func mountFrom(dir, source, target, fstype, data string) error {
-	errc := make(chan error, 1)
+	mountThreadOnce.Do(startMountThread)
+	req := mountRequest{dir: dir, source: source, target: target, fstype: fstype, data: data, done: make(chan error, 1)}
+	mountRequests <- req
+	return <-req.done
+}
+
+type mountRequest struct {
+	dir, source, target, fstype, data string
+	done                              chan error
+}
+
+var (
+	mountThreadOnce sync.Once
+	mountRequests   = make(chan mountRequest)
+)
+
+func startMountThread() {
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			errc <- err
-			return
+		// Locked and never unlocked, and this goroutine never returns, so
+		// the thread with the private working directory is never reused
+		// by other goroutines and never exits.
+		runtime.LockOSThread()
+		unshareErr := unix.Unshare(unix.CLONE_FS)
+		for req := range mountRequests {
+			if unshareErr != nil {
+				req.done <- unshareErr
+				continue
+			}
+			if err := unix.Chdir(req.dir); err != nil {
+				req.done <- err
+				continue
+			}
+			req.done <- unix.Mount(req.source, req.target, req.fstype, 0, req.data)
 		}
-		if err := unix.Chdir(dir); err != nil {
-			errc <- err
-			return
-		}
-		errc <- unix.Mount(source, target, fstype, 0, data)
 	}()
-	return <-errc
 }
 
 // spawnVM runs the bundle with runc and waits until the agent reports that
@@ -208,7 +234,7 @@ func (m *Manager) spawnVM(ctx context.Context, id, bundle string) (*vm, error) {
 	cmd.ExtraFiles = []*os.File{childEnd} // fd 3 in runc and in the agent
 	cmd.Stdout, cmd.Stderr = logs, logs
 	// No Pdeathsig: it fires when the spawning OS thread exits, and Go
-	// ends threads (mountFrom does). If versd dies, the agent sees its
+	// ends threads (a goroutine that exits while locked to its thread). If versd dies, the agent sees its
 	// control socket close and takes the VM down, and runc returns.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	err = cmd.Start()
