@@ -11,9 +11,12 @@ command -v runc >/dev/null 2>&1 || need+=(runc)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
 [ -x /bin/bash-static ] || need+=(bash-static)
 command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
+# The versd guide's OpenSSH recipe is run as a test: ssh with openssl s_client.
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "deps: installing ${need[*]} (versd's VM runtime and base root filesystem)"
+    echo "deps: installing ${need[*]} (versd's VM runtime, base root filesystem and test clients)"
     export DEBIAN_FRONTEND=noninteractive
     apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null
     apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${need[@]}" >/dev/null

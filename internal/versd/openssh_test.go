@@ -12,10 +12,14 @@ import (
 
 // The versd guide's OpenSSH recipe, run as written: ssh with a TLS proxy
 // command (openssl s_client with SNI), a forced terminal, and a port
-// forward. Skipped where ssh or openssl is not installed.
+// forward. make test installs ssh and openssl (scripts/ensure-deps.sh), so
+// there a missing one fails; a plain `go test` without them skips.
 func TestOpenSSHThroughTLSProxyCommand(t *testing.T) {
 	for _, bin := range []string{"ssh", "openssl"} {
 		if _, err := exec.LookPath(bin); err != nil {
+			if os.Getenv("TF_ACC") != "" {
+				t.Fatalf("%s not installed; make deps installs it", bin)
+			}
 			t.Skipf("%s not installed", bin)
 		}
 	}
