@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -20,9 +21,11 @@ type BaseAPI interface {
 
 // ResolveBase turns a FROM line into the commit it names now ("" for
 // scratch). The provider also calls it at plan time, to rebuild when the
-// tag a build starts FROM has moved.
+// tag a build starts FROM has moved. Its errors are *BaseError.
 func ResolveBase(ctx context.Context, api BaseAPI, from dockerfile.From, dockerfileName string) (string, error) {
-	where := fmt.Sprintf("%s:%d", dockerfileName, from.Line)
+	fail := func(err error) (string, error) {
+		return "", &BaseError{File: dockerfileName, Line: from.Line, From: from, Err: err}
+	}
 	switch from.Kind {
 	case dockerfile.FromScratch:
 		return "", nil
@@ -31,13 +34,13 @@ func ResolveBase(ctx context.Context, api BaseAPI, from dockerfile.From, dockerf
 	case dockerfile.FromRef:
 		tag, err := api.GetRepoTag(ctx, from.Repo, from.Tag)
 		if err != nil {
-			return "", fmt.Errorf("%s: FROM %s: %w (create the tag first, e.g. with vers_tag, or FROM a commit id)", where, from.Ref, err)
+			return fail(err)
 		}
 		return tag.CommitID, nil
 	case dockerfile.FromPublicRef:
 		tag, err := api.GetPublicRepoTag(ctx, from.Org, from.Repo, from.Tag)
 		if err != nil {
-			return "", fmt.Errorf("%s: FROM %s: %w (is the repository public? otherwise fork it into your organisation with `vers repo fork`)", where, from.Ref, err)
+			return fail(err)
 		}
 		return tag.CommitID, nil
 	case dockerfile.FromTag:
@@ -49,10 +52,52 @@ func ResolveBase(ctx context.Context, api BaseAPI, from dockerfile.From, dockerf
 		if vers.IsNotFound(err) && ref.IsCommitID(from.Tag) {
 			return from.Tag, nil
 		}
-		return "", fmt.Errorf("%s: FROM %s: no legacy tag of that name: %w (use repo:tag or a commit id)", where, from.Ref, err)
+		return fail(err)
 	}
-	return "", fmt.Errorf("%s: FROM %s: unsupported base", where, from.Ref)
+	return fail(errUnsupportedBase)
 }
+
+var errUnsupportedBase = errors.New("unsupported base")
+
+// BaseError is a FROM line whose base could not be read. Its advice speaks
+// of Vers itself; a caller with its own way to create tags can give other
+// advice through WithAdvice.
+type BaseError struct {
+	File string
+	Line int
+	From dockerfile.From
+	Err  error
+}
+
+func (e *BaseError) Error() string { return e.WithAdvice(e.Advice()) }
+
+// WithAdvice is the message with other advice in place of Advice().
+func (e *BaseError) WithAdvice(advice string) string {
+	msg := fmt.Sprintf("%s:%d: FROM %s: ", e.File, e.Line, e.From.Ref)
+	if e.From.Kind == dockerfile.FromTag {
+		msg += "no legacy tag of that name: "
+	}
+	msg += e.Err.Error()
+	if advice != "" {
+		msg += " (" + advice + ")"
+	}
+	return msg
+}
+
+// Advice is what to do about the failure, by the kind of reference.
+func (e *BaseError) Advice() string {
+	switch e.From.Kind {
+	case dockerfile.FromRef:
+		return "create the tag first, or FROM a commit id"
+	case dockerfile.FromPublicRef:
+		return "is the repository public? otherwise fork it into your organisation with `vers repo fork`"
+	case dockerfile.FromTag:
+		return "use repo:tag or a commit id"
+	}
+	return ""
+}
+
+func (e *BaseError) Unwrap() error { return e.Err }
 
 // withBaseImages re-parses the Dockerfile on top of the image records of
 // the base commits, so a stage FROM another vers_build inherits its ENV,

@@ -41,7 +41,7 @@ type Options struct {
 	// BuildID is recorded on every commit this run creates.
 	BuildID string
 	// KeepFailedBuilder leaves the builder VM running when a step fails, for
-	// debugging; its id is in the error and in Result.BuilderVMID.
+	// debugging; its id is in Result.BuilderVMID (and StepError.BuilderVMID).
 	KeepFailedBuilder bool
 	// NoCache runs every step even when a cached layer exists.
 	NoCache bool
@@ -109,6 +109,8 @@ func (e Event) String() string {
 }
 
 // StepError is a failing step, with what a user needs to fix it.
+// BuilderVMID names the builder kept by Options.KeepFailedBuilder; Error()
+// leaves it to the caller, which asked for it and knows how to say so.
 type StepError struct {
 	File        string
 	Line        int
@@ -128,9 +130,6 @@ func (e *StepError) Error() string {
 	}
 	if e.OutputTail != "" {
 		msg += "\n--- last lines of output ---\n" + e.OutputTail
-	}
-	if e.BuilderVMID != "" {
-		msg += "\nThe builder VM " + e.BuilderVMID + " was kept for debugging (keep_failed_builder); delete it when done."
 	}
 	return msg
 }

@@ -67,7 +67,7 @@ func (b *buildArgs) warnUnused(c *collector) {
 		case name == "":
 			c.warn(0, "a build arg with an empty name was given (ignored)")
 		case proxyArgs[name]:
-			c.warn(0, "build arg "+name+" was given but the Dockerfile does not declare it; vers_build ignores it (add ARG "+name+" to pass it to RUN)")
+			c.warn(0, "build arg "+name+" was given but the Dockerfile does not declare it, so it is ignored (add ARG "+name+" to pass it to RUN)")
 		default:
 			c.warn(0, "build arg "+name+" was given but the Dockerfile does not declare it (ignored, as Docker does)")
 		}

@@ -56,7 +56,7 @@ func TestUndeclaredBuildArgWarns(t *testing.T) {
 	d := mustParse(t, "FROM scratch\nARG USED\n", Options{BuildArgs: map[string]string{"USED": "1", "ZED": "2", "ALPHA": "3", "HTTP_PROXY": "http://p"}})
 	want := []string{
 		"build arg ALPHA was given but the Dockerfile does not declare it (ignored, as Docker does)",
-		"build arg HTTP_PROXY was given but the Dockerfile does not declare it; vers_build ignores it (add ARG HTTP_PROXY to pass it to RUN)",
+		"build arg HTTP_PROXY was given but the Dockerfile does not declare it, so it is ignored (add ARG HTTP_PROXY to pass it to RUN)",
 		"build arg ZED was given but the Dockerfile does not declare it (ignored, as Docker does)",
 	}
 	if !reflect.DeepEqual(d.Warnings, want) {

@@ -216,7 +216,7 @@ func (s *state) checkCommon(kw string, link, heredoc bool, line int) bool {
 		return false
 	}
 	if link {
-		s.warn(line, kw+" --link is treated as a plain "+kw+" by vers_build")
+		s.warn(line, kw+" --link is treated as a plain "+kw+" by the Vers builder")
 	}
 	return true
 }

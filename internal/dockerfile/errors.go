@@ -11,8 +11,8 @@ import (
 // Error is one problem in a Dockerfile, located at a line.
 //
 // Error() is "<Filename>:<Line>: <Message>" followed by "; <Advice>" when
-// there is advice. For features vers_build does not support, Message reads
-// "<what> is not supported by vers_build" and Advice says what to do instead.
+// there is advice. For features the Vers builder does not support, Message reads
+// "<what> is not supported by the Vers builder" and Advice says what to do instead.
 // For syntax errors Message is BuildKit's own.
 type Error struct {
 	Filename string
@@ -73,9 +73,9 @@ func (c *collector) fail(line int, message, advice string) {
 	c.errs = append(c.errs, &Error{Filename: c.filename, Line: line, Message: message, Advice: advice})
 }
 
-// unsupported records a feature vers_build rejects.
+// unsupported records a feature the Vers builder rejects.
 func (c *collector) unsupported(line int, what, advice string) {
-	c.fail(line, what+" is not supported by vers_build", advice)
+	c.fail(line, what+" is not supported by the Vers builder", advice)
 }
 
 // failBuildKit records an error BuildKit returned, keeping BuildKit's message

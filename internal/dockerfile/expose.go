@@ -50,7 +50,7 @@ func (s *state) exposeCmd(c *instructions.ExposeCommand, line int, step *Step) b
 func parseExposedPort(w string) (ports []string, msg, advice string) {
 	const portAdvice = "write a container port such as 3000, 3000/tcp, 53/udp or 8000-8010/tcp"
 	if strings.Contains(w, ":") {
-		return nil, "EXPOSE " + w + ": publishing to a host address or port is not supported by vers_build", "EXPOSE takes container ports only; " + portAdvice
+		return nil, "EXPOSE " + w + ": publishing to a host address or port is not supported by the Vers builder", "EXPOSE takes container ports only; " + portAdvice
 	}
 	spec, proto, hasProto := strings.Cut(w, "/")
 	proto = strings.ToLower(proto)
@@ -72,7 +72,7 @@ func parseExposedPort(w string) (ports []string, msg, advice string) {
 		return nil, "EXPOSE " + w + ": invalid port", portAdvice + " (ports are 1-65535)"
 	}
 	if hi-lo+1 > maxExposeRange {
-		return nil, "EXPOSE " + w + ": a range of more than " + strconv.Itoa(maxExposeRange) + " ports is not supported by vers_build", "expose the ports the service listens on"
+		return nil, "EXPOSE " + w + ": a range of more than " + strconv.Itoa(maxExposeRange) + " ports is not supported by the Vers builder", "expose the ports the service listens on"
 	}
 	for p := lo; p <= hi; p++ {
 		ports = append(ports, strconv.Itoa(p)+"/"+proto)

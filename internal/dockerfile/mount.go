@@ -39,7 +39,7 @@ func (s *state) runMounts(c *instructions.RunCommand, line int) ([]Mount, bool) 
 				mt.ID = path.Base(mt.Target)
 			}
 			if mt.ID == "" {
-				s.fail(line, "RUN --mount=type=secret needs an id", "write --mount=type=secret,id=NAME (and set secrets = { NAME = ... } on the build)")
+				s.fail(line, "RUN --mount=type=secret needs an id", "write --mount=type=secret,id=NAME and give the build a secret with that id")
 				ok = false
 				continue
 			}

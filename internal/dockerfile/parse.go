@@ -375,7 +375,7 @@ func (s *state) noteDirectives(content []byte) {
 		if len(d.Location) > 0 {
 			line = d.Location[0].Start.Line
 		}
-		s.warn(line, "parser directive "+d.Name+"="+d.Value+" is ignored by vers_build")
+		s.warn(line, "parser directive "+d.Name+"="+d.Value+" is ignored by the Vers builder")
 	}
 }
 

@@ -332,16 +332,16 @@ func TestDefaultPathExpands(t *testing.T) {
 }
 
 func TestErrorFormat(t *testing.T) {
-	e := &Error{Filename: "app/Dockerfile", Line: 7, Message: "VOLUME is not supported by vers_build", Advice: "remove it"}
-	if got := e.Error(); got != "app/Dockerfile:7: VOLUME is not supported by vers_build; remove it" {
+	e := &Error{Filename: "app/Dockerfile", Line: 7, Message: "VOLUME is not supported by the Vers builder", Advice: "remove it"}
+	if got := e.Error(); got != "app/Dockerfile:7: VOLUME is not supported by the Vers builder; remove it" {
 		t.Errorf("Error() = %q", got)
 	}
 	e.Advice = ""
-	if got := e.Error(); got != "app/Dockerfile:7: VOLUME is not supported by vers_build" {
+	if got := e.Error(); got != "app/Dockerfile:7: VOLUME is not supported by the Vers builder" {
 		t.Errorf("Error() = %q", got)
 	}
 	es := Errors{e, {Filename: "f", Line: 9, Message: "m", Advice: "a"}}
-	if got := es.Error(); got != "app/Dockerfile:7: VOLUME is not supported by vers_build\nf:9: m; a" {
+	if got := es.Error(); got != "app/Dockerfile:7: VOLUME is not supported by the Vers builder\nf:9: m; a" {
 		t.Errorf("Errors.Error() = %q", got)
 	}
 	var one *Error
@@ -352,7 +352,7 @@ func TestErrorFormat(t *testing.T) {
 
 func TestFilenameInMessages(t *testing.T) {
 	_, err := Parse([]byte("FROM scratch\nONBUILD RUN x\n"), Options{Filename: "svc/Dockerfile.prod"})
-	if err == nil || !strings.HasPrefix(err.Error(), "svc/Dockerfile.prod:2: ONBUILD is not supported by vers_build; ") {
+	if err == nil || !strings.HasPrefix(err.Error(), "svc/Dockerfile.prod:2: ONBUILD is not supported by the Vers builder; ") {
 		t.Errorf("err = %v", err)
 	}
 }

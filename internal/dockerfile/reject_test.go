@@ -16,7 +16,7 @@ func TestRejected(t *testing.T) {
 		{"empty file", "", 1, "the Dockerfile is empty", "FROM scratch"},
 		{"only comments", "# nothing\n\n# here\n", 1, "the Dockerfile is empty", "FROM scratch"},
 		{"no FROM", "\nRUN echo\nCOPY a b\n", 2, "has no FROM instruction", "FROM <commit id>"},
-		{"instruction before FROM", "ARG A\nENV X=1\nFROM scratch\n", 2, "ENV before FROM is not supported by vers_build", "only ARG may come before FROM"},
+		{"instruction before FROM", "ARG A\nENV X=1\nFROM scratch\n", 2, "ENV before FROM is not supported by the Vers builder", "only ARG may come before FROM"},
 		{"FROM AS bad name", "FROM scratch AS 1build\n", 1, "invalid name for build stage", ""},
 		{"FROM AS twice", "FROM scratch AS a\nFROM scratch AS a\n", 2, "stage name a is already used", "its own name"},
 		{"FROM --platform", "FROM --platform=linux/arm64 scratch\n", 1, "FROM --platform=linux/arm64 is not supported", "$BUILDPLATFORM"},
@@ -55,9 +55,9 @@ func TestRejected(t *testing.T) {
 		{"ADD --unpack", "FROM scratch\nADD --unpack=true a.bin /x\n", 2, "ADD --unpack is not supported", "RUN tar -xf"},
 		{"ADD --keep-git-dir", "FROM scratch\nADD --keep-git-dir a /a\n", 2, "ADD --keep-git-dir is not supported", "git clone"},
 		{"ADD --exclude", "FROM scratch\nADD --exclude=x a /a/\n", 2, "ADD --exclude is not supported", ".dockerignore"},
-		{"ONBUILD", "FROM scratch\nONBUILD RUN make\n", 2, "ONBUILD is not supported by vers_build", "each Dockerfile that builds FROM this image"},
-		{"MAINTAINER", "FROM scratch\nMAINTAINER me <me@example.com>\n", 2, "MAINTAINER is not supported by vers_build", "LABEL maintainer="},
-		{"RUN --mount ssh", "FROM scratch\nRUN --mount=type=ssh git clone x\n", 2, "RUN --mount=type=ssh is not supported by vers_build", "--mount=type=secret,id=token,env=TOKEN"},
+		{"ONBUILD", "FROM scratch\nONBUILD RUN make\n", 2, "ONBUILD is not supported by the Vers builder", "each Dockerfile that builds FROM this image"},
+		{"MAINTAINER", "FROM scratch\nMAINTAINER me <me@example.com>\n", 2, "MAINTAINER is not supported by the Vers builder", "LABEL maintainer="},
+		{"RUN --mount ssh", "FROM scratch\nRUN --mount=type=ssh git clone x\n", 2, "RUN --mount=type=ssh is not supported by the Vers builder", "--mount=type=secret,id=token,env=TOKEN"},
 		{"RUN --mount cache no target", "FROM scratch\nRUN --mount=type=cache pip install x\n", 2, "RUN --mount=type=cache needs a target", "target=/path"},
 		{"RUN --mount bind from image", "FROM scratch\nRUN --mount=type=bind,from=tools:1,target=/t make\n", 2, "RUN --mount=type=bind,from=tools:1 (not an earlier stage) is not supported", "add a stage FROM it"},
 		{"RUN --mount bind outside", "FROM scratch\nRUN --mount=type=bind,source=../x,target=/t make\n", 2, "is outside the build context", "relative to the context root"},
@@ -66,8 +66,8 @@ func TestRejected(t *testing.T) {
 		{"RUN --network", "FROM scratch\nRUN --network=none make\n", 2, "RUN --network is not supported", "plain RUN"},
 		{"RUN --security", "FROM scratch\nRUN --security=insecure make\n", 2, "RUN --security is not supported", "plain RUN"},
 		{"RUN shebang heredoc", "FROM scratch\nRUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n", 2, "#! interpreter line is not supported", "drop the #! line"},
-		{"unknown instruction", "FROM scratch\nRUN ok\nCOPPY a b\n", 3, "unknown instruction: COPPY", "vers_build understands FROM, RUN"},
-		{"unknown before FROM", "FORM scratch\nFROM scratch\n", 1, "unknown instruction: FORM", "vers_build understands"},
+		{"unknown instruction", "FROM scratch\nRUN ok\nCOPPY a b\n", 3, "unknown instruction: COPPY", "the Vers builder understands FROM, RUN"},
+		{"unknown before FROM", "FORM scratch\nFROM scratch\n", 1, "unknown instruction: FORM", "the Vers builder understands"},
 		{"chmod symbolic", "FROM scratch\nCOPY --chmod=u+x a /a\n", 2, "(a symbolic mode) is not supported", "--chmod=0755"},
 		{"chmod out of range", "FROM scratch\nCOPY --chmod=17777 a /a\n", 2, "--chmod=17777 is not a valid mode", "between 0 and 7777"},
 		{"chmod not octal", "FROM scratch\nCOPY --chmod=999 a /a\n", 2, "--chmod=999 is not a valid mode", "octal"},
@@ -117,7 +117,7 @@ func TestRejected(t *testing.T) {
 			if hit.Filename != "Dockerfile" {
 				t.Errorf("filename = %q", hit.Filename)
 			}
-			if strings.Contains(hit.Message, "is not supported") && !strings.HasSuffix(hit.Message, "is not supported by vers_build") {
+			if strings.Contains(hit.Message, "is not supported") && !strings.HasSuffix(hit.Message, "is not supported by the Vers builder") {
 				t.Errorf("message %q does not end with the standard phrase", hit.Message)
 			}
 		})

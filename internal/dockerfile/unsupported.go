@@ -54,6 +54,6 @@ func (s *state) rejectUnknown(n *parser.Node) bool {
 			msg = le.Unwrap().Error()
 		}
 	}
-	s.fail(n.StartLine, msg, "vers_build understands "+supportedList)
+	s.fail(n.StartLine, msg, "the Vers builder understands "+supportedList)
 	return true
 }

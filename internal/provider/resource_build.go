@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -170,7 +169,11 @@ func (r *BuildResource) Create(ctx context.Context, req resource.CreateRequest, 
 		// state, which Terraform marks tainted and replaces next time. The
 		// record names the failed run and the layers it finished (they are
 		// cache entries the next attempt resumes from); commit_id stays null.
-		resp.Diagnostics.AddError("Build failed", buildFailureDetail(err, ctx.Err()))
+		keptVM := ""
+		if res != nil {
+			keptVM = res.BuilderVMID
+		}
+		resp.Diagnostics.AddError("Build failed", buildFailureDetail(err, ctx.Err(), keptVM))
 		plan.ContextHash = types.StringValue(prep.ContextHash)
 		resp.Diagnostics.Append(fillFailedBuild(ctx, &plan, buildID, res)...)
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -183,15 +186,6 @@ func (r *BuildResource) Create(ctx context.Context, req resource.CreateRequest, 
 	resp.Diagnostics.Append(fillBuild(ctx, &plan, buildID, res)...)
 	r.data.commits.Forget(res.CommitID) // the index may predate the new commits
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-}
-
-// buildFailureDetail adds a hint when the timeout, not the step, ended it.
-func buildFailureDetail(err, ctxErr error) string {
-	msg := err.Error()
-	if errors.Is(ctxErr, context.DeadlineExceeded) {
-		msg += "\n\nThe create timeout ran out. Raise it with timeouts { create = \"2h\" }; finished layers are cached, so the next apply resumes."
-	}
-	return msg
 }
 
 // Read keeps the build while its commit exists. A deleted commit removes

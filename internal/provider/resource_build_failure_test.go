@@ -68,3 +68,52 @@ func TestAccBuild_failedRunIsTaintedAndResumes(t *testing.T) {
 		},
 	})
 }
+
+// The engine's typed errors reach the user phrased for Terraform: a kept
+// builder names keep_failed_builder, a missing FROM tag suggests vers_tag.
+func TestAccBuild_engineErrorsPhrasedForTerraform(t *testing.T) {
+	c := testClient(t)
+	dir := t.TempDir()
+	keptBuilders := func() []string {
+		vms, err := c.ListVMs(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, vm := range vms {
+			if vm.Labels["vers-build-role"] == "builder" {
+				ids = append(ids, vm.VMID)
+			}
+		}
+		return ids
+	}
+	t.Cleanup(func() {
+		// Tests run one at a time, so every builder left now is this test's.
+		ids := keptBuilders()
+		if len(ids) != 1 {
+			t.Errorf("builders left: %v, want the one kept builder", ids)
+		}
+		for _, id := range ids {
+			_, _ = c.DeleteVM(context.Background(), id)
+		}
+	})
+	inline := func(df, extra string) string {
+		return buildConfig(dir, fmt.Sprintf("dockerfile_content = %q\n  %s", df, extra))
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      inline("FROM scratch\nRUN exit 3\n", "keep_failed_builder = true"),
+			ExpectError: regexp.MustCompile(`(?s)Dockerfile:2:.*exit.*code.*3.*builder.*VM.*was.*kept.*for.*debugging.*\(keep_failed_builder\)`),
+		}},
+	})
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      inline("FROM "+uniqueName(t, "nobase")+":missing\nRUN true\n", ""),
+			ExpectError: regexp.MustCompile(`(?s)Dockerfile:1:.*FROM.*missing.*create.*the.*tag.*first,.*e\.g\..*with.*vers_tag`),
+		}},
+	})
+}

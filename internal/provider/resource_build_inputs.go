@@ -148,7 +148,7 @@ func dockerfileDiagnostics(err error, attr path.Path) diag.Diagnostics {
 	case errors.As(err, &one):
 		diags.AddAttributeError(attr, "Unsupported or invalid Dockerfile", one.Error())
 	default:
-		diags.AddAttributeError(attr, "Cannot prepare the build", err.Error())
+		diags.AddAttributeError(attr, "Cannot prepare the build", buildErrorMessage(err))
 	}
 	return diags
 }
