@@ -142,7 +142,7 @@ func TestAccCommitTag_duplicateNameSuggestsImport(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config:      commitTagConfig(tag, commit, ""),
-			ExpectError: regexp.MustCompile(`terraform import <address> ` + regexp.QuoteMeta(tag)),
+			ExpectError: regexp.MustCompile(`terraform\s+import\s+<address>\s+` + regexp.QuoteMeta(tag)),
 		}},
 	})
 	if err := remoteCommitTagIs(c, tag, commit, "by hand")(nil); err != nil {

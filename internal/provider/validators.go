@@ -29,6 +29,8 @@ func commitIDValidators() []validator.String {
 	}
 }
 
+var _ validator.String = refValidator{}
+
 // refValidator checks "repo:tag" (local=true) or "[org/]repo:tag" references.
 type refValidator struct{ local bool }
 
