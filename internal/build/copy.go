@@ -47,42 +47,17 @@ func (ex *executor) copyStep(ctx context.Context, step dockerfile.Step) (synced 
 	if _, err := planUploads(cp, matches, false); err != nil {
 		return false, err
 	}
-	mode, hasChmod := cp.FileMode()
 	ifDir, other := destDirs(cp, matches)
 	t := tarTarget{WorkDir: step.WorkDir, User: step.User, Dest: cleanDest(cp), DirIfDir: ifDir, DirOther: other, Chown: cp.Chown}
-	var big []bigFile
-	var files int
-	var bytes int64
-	write := func(tw *tar.Writer, destIsDir bool) error {
-		plan, err := planUploads(cp, matches, destIsDir)
-		if err != nil {
-			return &localError{err}
-		}
-		files, bytes = 0, 0
-		for _, u := range plan {
-			files++
-			bytes += u.src.Size
-		}
-		big, err = writeUploads(ctx, tw, plan, mode, hasChmod, cp.Chown, bigFileThreshold)
-		return err
-	}
+	payload := &copyPayload{cp: cp, matches: matches}
 	start := time.Now()
 	for attempt := 0; ; attempt++ {
-		conn, err := ex.sshConn(ctx)
-		if err != nil {
-			return false, err
-		}
-		err = streamTar(ctx, conn, t, write)
-		if err == nil && len(big) > 0 {
-			err = sendBigFiles(ctx, conn, big)
-		}
+		err := ex.sendCopy(ctx, t, payload)
 		switch {
 		case err == nil:
-			d := time.Since(start)
-			ex.progress(Event{Status: "copied", Instruction: summarize(step), Line: step.StartLine, Duration: d,
-				Message: fmt.Sprintf("%s: sent %d entries, %.1f MB in %.2fs (%.0f MB/s)", summarize(step), files, float64(bytes)/1e6, d.Seconds(), float64(bytes)/1e6/d.Seconds())})
+			ex.progress(payload.report(step, time.Since(start)))
 			// The script synced before the large files went in.
-			return len(big) == 0, nil
+			return len(payload.big) == 0, nil
 		case errors.Is(err, errNoTar):
 			ex.progress(Event{Message: "the image has no tar: COPY falls back to SFTP, one request per file (slower on a far link)"})
 			return false, ex.copyStepSFTP(ctx, step, matches)
@@ -93,13 +68,66 @@ func (ex *executor) copyStep(ctx context.Context, step dockerfile.Step) (synced 
 			// would look pre-existing and keep root as owner.
 			ex.closeSSH()
 			ex.progress(Event{Message: fmt.Sprintf("the SSH connection to the builder VM dropped during COPY (%v); retrying once", err)})
-			continue
 		case errors.Is(err, vers.ErrConnectionLost):
 			return false, fmt.Errorf("the SSH connection to the builder VM dropped during the copy; the layer was not committed: %w", err)
 		default:
 			return false, err
 		}
 	}
+}
+
+// sendCopy is one attempt at a COPY over the tar stream: the stream, then
+// the large files it left as placeholders.
+func (ex *executor) sendCopy(ctx context.Context, t tarTarget, payload *copyPayload) error {
+	conn, err := ex.sshConn(ctx)
+	if err != nil {
+		return err
+	}
+	if err := streamTar(ctx, conn, t, payload.writer(ctx)); err != nil {
+		return err
+	}
+	if len(payload.big) > 0 {
+		return sendBigFiles(ctx, conn, payload.big)
+	}
+	return nil
+}
+
+// copyPayload is what a COPY sends. What goes where is planned only once
+// the VM has said whether the destination is an existing directory, and
+// again on a retry.
+type copyPayload struct {
+	cp      *dockerfile.CopyStep
+	matches []buildcontext.SourceMatch
+
+	// Filled by the last write.
+	big   []bigFile // sent after the stream, in ranges
+	files int
+	bytes int64
+}
+
+// writer writes the payload into the tar stream.
+func (p *copyPayload) writer(ctx context.Context) func(tw *tar.Writer, destIsDir bool) error {
+	return func(tw *tar.Writer, destIsDir bool) error {
+		plan, err := planUploads(p.cp, p.matches, destIsDir)
+		if err != nil {
+			return &localError{err}
+		}
+		p.files, p.bytes = 0, 0
+		for _, u := range plan {
+			p.files++
+			p.bytes += u.src.Size
+		}
+		mode, hasChmod := p.cp.FileMode()
+		p.big, err = writeUploads(ctx, tw, plan, mode, hasChmod, p.cp.Chown, bigFileThreshold)
+		return err
+	}
+}
+
+// report is the progress event of a finished copy, with its throughput.
+func (p *copyPayload) report(step dockerfile.Step, d time.Duration) Event {
+	mb := float64(p.bytes) / 1e6
+	return Event{Status: "copied", Instruction: summarize(step), Line: step.StartLine, Duration: d,
+		Message: fmt.Sprintf("%s: sent %d entries, %.1f MB in %.2fs (%.0f MB/s)", summarize(step), p.files, mb, d.Seconds(), mb/d.Seconds())}
 }
 
 // cleanDest is the COPY destination as a clean absolute path.
@@ -127,19 +155,14 @@ func (ex *executor) copyStepSFTP(ctx context.Context, step dockerfile.Step, matc
 	if err != nil {
 		return err
 	}
-	destIsDir := false
-	if singleFileSource(cp, matches) {
-		if st, err := client.Stat(cleanDest(cp)); err == nil && st.IsDir() {
-			destIsDir = true
-		} else if err != nil && !errors.Is(err, os.ErrNotExist) && !isSFTPNotExist(err) {
-			return fmt.Errorf("checking %s: %w", cleanDest(cp), err)
-		}
+	destIsDir, err := sftpDestIsDir(client, cp, matches)
+	if err != nil {
+		return err
 	}
 	plan, err := planUploads(cp, matches, destIsDir)
 	if err != nil {
 		return err
 	}
-	mode, hasChmod := cp.FileMode()
 	ifDir, other := destDirs(cp, matches)
 	destDir := other
 	if destIsDir {
@@ -156,33 +179,71 @@ func (ex *executor) copyStepSFTP(ctx context.Context, step dockerfile.Step, matc
 			return fmt.Errorf("creating %s: %w", destDir, err)
 		}
 	}
-	// Directories and links first, in path order, so parents exist.
+	mode, hasChmod := cp.FileMode()
+	files, err := sftpMakeTree(client, plan, mode, hasChmod)
+	if err != nil {
+		return err
+	}
+	if err := sftpUploadFiles(ctx, client, files, mode, hasChmod); err != nil {
+		return err
+	}
+	if cp.Chown == "" {
+		return nil
+	}
+	return ex.chownCopied(ctx, client, cp.Chown, created, plan)
+}
+
+// sftpDestIsDir asks the VM whether a single-file COPY's destination is an
+// existing directory (the file then goes inside it).
+func sftpDestIsDir(client *sftp.Client, cp *dockerfile.CopyStep, matches []buildcontext.SourceMatch) (bool, error) {
+	if !singleFileSource(cp, matches) {
+		return false, nil
+	}
+	st, err := client.Stat(cleanDest(cp))
+	switch {
+	case err == nil:
+		return st.IsDir(), nil
+	case errors.Is(err, os.ErrNotExist) || isSFTPNotExist(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("checking %s: %w", cleanDest(cp), err)
+}
+
+// sftpMakeTree creates the plan's directories and symlinks, in path order
+// so parents exist, and returns the regular files still to upload.
+func sftpMakeTree(client *sftp.Client, plan []upload, mode fs.FileMode, hasChmod bool) ([]upload, error) {
 	var files []upload
 	for _, u := range plan {
 		switch u.src.Type {
 		case buildcontext.Dir:
 			if err := client.MkdirAll(u.dest); err != nil {
-				return fmt.Errorf("creating %s: %w", u.dest, err)
+				return nil, fmt.Errorf("creating %s: %w", u.dest, err)
 			}
 			m := fs.FileMode(0o755)
 			if hasChmod {
 				m = mode
 			}
 			if err := client.Chmod(u.dest, m); err != nil {
-				return fmt.Errorf("chmod %s: %w", u.dest, err)
+				return nil, fmt.Errorf("chmod %s: %w", u.dest, err)
 			}
 		case buildcontext.Symlink:
 			if err := client.MkdirAll(path.Dir(u.dest)); err != nil {
-				return fmt.Errorf("creating %s: %w", path.Dir(u.dest), err)
+				return nil, fmt.Errorf("creating %s: %w", path.Dir(u.dest), err)
 			}
 			_ = client.Remove(u.dest) // COPY overwrites
 			if err := client.Symlink(u.src.LinkTarget, u.dest); err != nil {
-				return fmt.Errorf("symlink %s: %w", u.dest, err)
+				return nil, fmt.Errorf("symlink %s: %w", u.dest, err)
 			}
 		default:
 			files = append(files, u)
 		}
 	}
+	return files, nil
+}
+
+// sftpUploadFiles uploads regular files, uploadWorkers at a time, with
+// normalised modes unless --chmod gives one.
+func sftpUploadFiles(ctx context.Context, client *sftp.Client, files []upload, mode fs.FileMode, hasChmod bool) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(uploadWorkers)
 	for _, u := range files {
@@ -197,13 +258,7 @@ func (ex *executor) copyStepSFTP(ctx context.Context, step dockerfile.Step, matc
 			return uploadFile(gctx, client, u, m)
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	if cp.Chown == "" {
-		return nil
-	}
-	return ex.chownCopied(ctx, client, cp.Chown, created, plan)
+	return g.Wait()
 }
 
 // chownListPath is where chownCopied leaves its path list for the length
