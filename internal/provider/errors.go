@@ -2,6 +2,7 @@ package provider
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
@@ -28,4 +29,16 @@ func apiErrorDetail(err error, advice string) string {
 		b.WriteString(advice)
 	}
 	return b.String()
+}
+
+// importAdvice is the advice for a create that found the name taken: import
+// what is there. A DuplicateCreateError already says what to do (a retry
+// after a lost response found an object it cannot call its own), so it
+// gets none; neither does any other failure.
+func importAdvice(err error, what, address string) string {
+	var dup *vers.DuplicateCreateError
+	if errors.As(err, &dup) || !vers.IsConflict(err) {
+		return ""
+	}
+	return fmt.Sprintf("The %s %s already exists. Import it: terraform import <address> %s", what, address, address)
 }

@@ -101,8 +101,8 @@ func (r *RepoResource) Create(ctx context.Context, req resource.CreateRequest, r
 	c := r.data.client
 	created, err := c.CreateRepository(ctx, vers.CreateRepositoryRequest{Name: plan.Name.ValueString(), Description: plan.Description.ValueString()})
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("name"), "Cannot create repository", apiErrorDetail(err,
-			"If a repository of this name already exists, import it: terraform import <address> "+plan.Name.ValueString()))
+		resp.Diagnostics.AddAttributeError(path.Root("name"), "Cannot create repository",
+			apiErrorDetail(err, importAdvice(err, "repository", plan.Name.ValueString())))
 		return
 	}
 	// From here on the repository exists: whatever fails next, state must

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -102,20 +101,13 @@ func (r *tagResource) Create(ctx context.Context, req resource.CreateRequest, re
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
-// createAdvice says what to do about a failed create. A
-// DuplicateCreateError already says it (a retry after a lost response
-// found a different tag under the name), so it gets no more.
+// createAdvice says what to do about a failed create.
 func (r *tagResource) createAdvice(err error, m tagState) string {
 	var dup *vers.DuplicateCreateError
-	switch {
-	case errors.As(err, &dup):
-		return ""
-	case vers.IsConflict(err):
-		return fmt.Sprintf("The %s %s already exists. Import it: terraform import <address> %s", r.noun, m.address(), m.address())
-	case vers.IsNotFound(err):
+	if vers.IsNotFound(err) && !errors.As(err, &dup) {
 		return r.kind.missingAdvice(m)
 	}
-	return ""
+	return importAdvice(err, r.noun, m.address())
 }
 
 func (r *tagResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {

@@ -70,3 +70,19 @@ func TestTagSetID(t *testing.T) {
 		t.Fatalf("got %+v", commitTag)
 	}
 }
+
+// vers_repo gives the same import advice, only for a conflict, and not on
+// top of a DuplicateCreateError's own.
+func TestImportAdvice(t *testing.T) {
+	conflict := &vers.APIError{StatusCode: 409, Message: "exists"}
+	if got := importAdvice(conflict, "repository", "app"); got != "The repository app already exists. Import it: terraform import <address> app" {
+		t.Fatalf("got %q", got)
+	}
+	if got := importAdvice(&vers.APIError{StatusCode: 500}, "repository", "app"); got != "" {
+		t.Fatalf("advice for a 500: %q", got)
+	}
+	dup := &vers.DuplicateCreateError{Kind: "repository", Name: "app", Err: conflict}
+	if got := importAdvice(dup, "repository", "app"); got != "" {
+		t.Fatalf("advice repeated on %q: %q", dup.Error(), got)
+	}
+}
