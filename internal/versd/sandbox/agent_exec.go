@@ -42,17 +42,7 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 		send(frameExit, b)
 	}
 
-	extra := spec.Env
-	if spec.TTY != nil && spec.TTY.Term != "" {
-		if _, ok := extra["TERM"]; !ok {
-			extra = maps.Clone(extra)
-			if extra == nil {
-				extra = map[string]string{}
-			}
-			extra["TERM"] = spec.TTY.Term
-		}
-	}
-	env := a.execEnv(extra)
+	env := a.execEnv(withTerm(spec))
 	dir := spec.WorkingDir
 	if dir == "" {
 		dir = "/"
@@ -66,63 +56,15 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 		fail(code, "exec failed: %v", err)
 		return
 	}
-
-	// The command's end of its streams, and ours: three pipes, or one
-	// terminal (a pty allocated here, inside the VM) for all three.
-	var (
-		childFiles []*os.File
-		stdinW     *os.File                              // we write the command's input here
-		outR, errR *os.File                              // and read its output here
-		tty        *os.File                              // pty only: the terminal side, for resizes
-		sysAttr    = &syscall.SysProcAttr{Setpgid: true} // its own group, killed as one
-	)
-	if spec.TTY != nil {
-		ptm, pts, err := pty.Open()
-		if err != nil {
-			fail(ExitCannotExecute, "exec failed: allocating a terminal: %v", err)
-			return
-		}
-		if spec.TTY.Rows > 0 && spec.TTY.Cols > 0 {
-			_ = pty.Setsize(ptm, &pty.Winsize{Rows: spec.TTY.Rows, Cols: spec.TTY.Cols})
-		}
-		childFiles = []*os.File{pts, pts, pts}
-		stdinW, outR, tty = ptm, ptm, ptm
-		// A session of its own with the terminal as controlling tty, so job
-		// control and ^C reach the foreground job as in any login.
-		sysAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	} else {
-		stdinR, w, err := os.Pipe()
-		if err != nil {
-			fail(ExitCannotExecute, "exec failed: %v", err)
-			return
-		}
-		oR, oW, _ := os.Pipe()
-		eR, eW, _ := os.Pipe()
-		childFiles = []*os.File{stdinR, oW, eW}
-		stdinW, outR, errR = w, oR, eR
-	}
-	closeOurs := func() {
-		stdinW.Close()
-		outR.Close()
-		if errR != nil {
-			errR.Close()
-		}
-	}
-	pid, exited, err := a.start(prog, spec.Command, &os.ProcAttr{
-		Dir:   dir,
-		Env:   env,
-		Files: childFiles,
-		Sys:   sysAttr,
-	})
-	for _, f := range childFiles[:1] {
-		f.Close()
-	}
-	if spec.TTY == nil {
-		childFiles[1].Close()
-		childFiles[2].Close()
-	}
+	s, err := openStreams(spec.TTY)
 	if err != nil {
-		closeOurs()
+		fail(ExitCannotExecute, "exec failed: %v", err)
+		return
+	}
+	pid, exited, err := a.start(prog, spec.Command, &os.ProcAttr{Dir: dir, Env: env, Files: s.child, Sys: s.sysAttr})
+	s.closeChild()
+	if err != nil {
+		s.closeOurs()
 		code := ExitCannotExecute
 		if errors.Is(err, fs.ErrNotExist) {
 			code = ExitNotFound
@@ -130,37 +72,130 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 		fail(code, "exec failed: %v", err)
 		return
 	}
-
-	var pumps sync.WaitGroup
-	outputs := []struct {
-		r    *os.File
-		kind byte
-	}{{outR, frameStdout}}
-	if errR != nil {
-		outputs = append(outputs, struct {
-			r    *os.File
-			kind byte
-		}{errR, frameStderr})
+	pumps := s.pumpOutput(send)
+	clientGone := s.serveInput(conn, pid)
+	ws, timedOut := waitExit(pid, exited, spec.TimeoutSecs, clientGone)
+	if s.tty == nil {
+		s.stdinW.Close()
 	}
-	for _, p := range outputs {
-		pumps.Add(1)
-		go func() {
-			defer pumps.Done()
-			buf := make([]byte, 32<<10)
-			for {
-				n, err := p.r.Read(buf)
-				if n > 0 {
-					send(p.kind, buf[:n])
-				}
-				if err != nil {
-					// A pty reads EIO once the last holder of the
-					// terminal side has closed it: that is its EOF.
-					return
-				}
+	s.drain(pumps)
+
+	code = exitCode(ws)
+	if timedOut {
+		code = ExitTimeout
+		send(frameStderr, []byte(fmt.Sprintf("exec: timed out after %ds\n", spec.TimeoutSecs)))
+	}
+	b, _ := json.Marshal(response{ExitCode: code})
+	send(frameExit, b)
+}
+
+// withTerm is the command's extra environment, with TERM from the
+// terminal request unless the caller set it.
+func withTerm(spec ExecSpec) map[string]string {
+	extra := spec.Env
+	if spec.TTY == nil || spec.TTY.Term == "" {
+		return extra
+	}
+	if _, ok := extra["TERM"]; ok {
+		return extra
+	}
+	extra = maps.Clone(extra)
+	if extra == nil {
+		extra = map[string]string{}
+	}
+	extra["TERM"] = spec.TTY.Term
+	return extra
+}
+
+// execStreams are the command's ends of its streams (child) and ours:
+// three pipes, or one terminal (a pty allocated here, inside the VM) for
+// all three.
+type execStreams struct {
+	child      []*os.File
+	stdinW     *os.File // we write the command's input here
+	outR, errR *os.File // and read its output here (errR nil on a terminal)
+	tty        *os.File // pty only: the terminal side, for resizes
+	sysAttr    *syscall.SysProcAttr
+}
+
+func openStreams(tty *TTYSpec) (*execStreams, error) {
+	if tty != nil {
+		ptm, pts, err := pty.Open()
+		if err != nil {
+			return nil, fmt.Errorf("allocating a terminal: %w", err)
+		}
+		if tty.Rows > 0 && tty.Cols > 0 {
+			_ = pty.Setsize(ptm, &pty.Winsize{Rows: tty.Rows, Cols: tty.Cols})
+		}
+		// A session of its own with the terminal as controlling tty, so job
+		// control and ^C reach the foreground job as in any login.
+		return &execStreams{child: []*os.File{pts, pts, pts}, stdinW: ptm, outR: ptm, tty: ptm,
+			sysAttr: &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}}, nil
+	}
+	var ends [6]*os.File // stdin r/w, stdout r/w, stderr r/w
+	for i := 0; i < len(ends); i += 2 {
+		r, w, err := os.Pipe()
+		if err != nil {
+			for _, f := range ends[:i] {
+				f.Close()
 			}
-		}()
+			return nil, err
+		}
+		ends[i], ends[i+1] = r, w
 	}
+	return &execStreams{child: []*os.File{ends[0], ends[3], ends[5]}, stdinW: ends[1], outR: ends[2], errR: ends[4],
+		// Its own process group, killed as one.
+		sysAttr: &syscall.SysProcAttr{Setpgid: true}}, nil
+}
 
+// closeChild closes the command's ends once it holds them (a terminal's
+// side once: the three are one file).
+func (s *execStreams) closeChild() {
+	s.child[0].Close()
+	if s.tty == nil {
+		s.child[1].Close()
+		s.child[2].Close()
+	}
+}
+
+func (s *execStreams) closeOurs() {
+	s.stdinW.Close()
+	s.outR.Close()
+	if s.errR != nil {
+		s.errR.Close()
+	}
+}
+
+// pumpOutput sends the command's output as frames until each stream ends.
+func (s *execStreams) pumpOutput(send func(kind byte, b []byte)) *sync.WaitGroup {
+	var pumps sync.WaitGroup
+	pump := func(r *os.File, kind byte) {
+		defer pumps.Done()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 {
+				send(kind, buf[:n])
+			}
+			if err != nil {
+				// A pty reads EIO once the last holder of the
+				// terminal side has closed it: that is its EOF.
+				return
+			}
+		}
+	}
+	pumps.Add(1)
+	go pump(s.outR, frameStdout)
+	if s.errR != nil {
+		pumps.Add(1)
+		go pump(s.errR, frameStderr)
+	}
+	return &pumps
+}
+
+// serveInput applies the client's frames (stdin, EOF, resize, signal) until
+// the client goes away, which the returned channel reports.
+func (s *execStreams) serveInput(conn net.Conn, pid int) <-chan struct{} {
 	clientGone := make(chan struct{})
 	go func() {
 		defer close(clientGone)
@@ -171,14 +206,14 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 			}
 			switch kind {
 			case frameStdin:
-				_, _ = stdinW.Write(payload) // fails once the command closed stdin
+				_, _ = s.stdinW.Write(payload) // fails once the command closed stdin
 			case frameStdinEOF:
-				if tty == nil { // a terminal has no EOF of its own; the shell reads ^D
-					stdinW.Close()
+				if s.tty == nil { // a terminal has no EOF of its own; the shell reads ^D
+					s.stdinW.Close()
 				}
 			case frameResize:
-				if tty != nil && len(payload) == 4 {
-					_ = pty.Setsize(tty, &pty.Winsize{Rows: binary.BigEndian.Uint16(payload), Cols: binary.BigEndian.Uint16(payload[2:])})
+				if s.tty != nil && len(payload) == 4 {
+					_ = pty.Setsize(s.tty, &pty.Winsize{Rows: binary.BigEndian.Uint16(payload), Cols: binary.BigEndian.Uint16(payload[2:])})
 				}
 			case frameSignal:
 				if sig, ok := signalByName[string(payload)]; ok {
@@ -188,10 +223,15 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 			}
 		}
 	}()
+	return clientGone
+}
 
+// waitExit waits for the command to exit, killing its process group when
+// the timeout passes or the client goes away.
+func waitExit(pid int, exited <-chan unix.WaitStatus, timeoutSecs int64, clientGone <-chan struct{}) (ws unix.WaitStatus, timedOut bool) {
 	var timeout <-chan time.Time
-	if spec.TimeoutSecs > 0 {
-		t := time.NewTimer(time.Duration(spec.TimeoutSecs) * time.Second)
+	if timeoutSecs > 0 {
+		t := time.NewTimer(time.Duration(timeoutSecs) * time.Second)
 		defer t.Stop()
 		timeout = t.C
 	}
@@ -199,39 +239,30 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 		_ = unix.Kill(-pid, unix.SIGKILL)
 		_ = unix.Kill(pid, unix.SIGKILL)
 	}
-	var ws unix.WaitStatus
-	timedOut := false
 	select {
 	case ws = <-exited:
 	case <-timeout:
-		timedOut = true
 		kill()
-		ws = <-exited
+		return <-exited, true
 	case <-clientGone:
 		kill()
 		ws = <-exited
 	}
-	if tty == nil {
-		stdinW.Close()
-	}
+	return ws, false
+}
 
+// drain waits for the output pumps, at most outputGrace once the command
+// has exited (a background child may hold its stdout), then closes our ends.
+func (s *execStreams) drain(pumps *sync.WaitGroup) {
 	drained := make(chan struct{})
 	go func() { pumps.Wait(); close(drained) }()
 	select {
 	case <-drained:
 	case <-time.After(outputGrace):
-		closeOurs()
+		s.closeOurs()
 		<-drained
 	}
-	closeOurs()
-
-	code = exitCode(ws)
-	if timedOut {
-		code = ExitTimeout
-		send(frameStderr, []byte(fmt.Sprintf("exec: timed out after %ds\n", spec.TimeoutSecs)))
-	}
-	b, _ := json.Marshal(response{ExitCode: code})
-	send(frameExit, b)
+	s.closeOurs()
 }
 
 func exitCode(ws unix.WaitStatus) int {
