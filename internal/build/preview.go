@@ -189,7 +189,7 @@ func (p *Preview) Summary(file string) string {
 	var runs []string
 	for _, l := range p.Layers {
 		if !l.Cached {
-			runs = append(runs, fmt.Sprintf("%s:%d %s", file, l.Line, shorten(l.Instruction, 60)))
+			runs = append(runs, fmt.Sprintf("%s:%d %s", file, l.Line, Shorten(l.Instruction, 60)))
 		}
 	}
 	switch {
@@ -202,8 +202,8 @@ func (p *Preview) Summary(file string) string {
 	}
 }
 
-// shorten keeps the first line of an instruction, cut to n runes.
-func shorten(s string, n int) string {
+// Shorten keeps the first line of an instruction, cut to n runes.
+func Shorten(s string, n int) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = strings.TrimRight(s[:i], " \\") + " …"
 	}
