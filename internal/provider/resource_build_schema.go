@@ -138,9 +138,9 @@ func buildSchema(ctx context.Context, contextHash func(context.Context, tfsdk.Co
 				MarkdownDescription: "One entry per `RUN`/`COPY`/`ADD` of every stage built, in build order (or a single metadata layer when the target has none). " +
 					"For a build about to be created, the plan already holds every layer's `instruction` and `line`, and the `cache_key` of a first layer " +
 					"on the planned base; `cached` and `commit_id` are known after apply, because the layer cache may change before then.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.List{listplanmodifier.UseStateForUnknown()},
-				NestedObject:        schema.NestedAttributeObject{Attributes: layerAttributes()},
+				Computed:      true,
+				PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()},
+				NestedObject:  schema.NestedAttributeObject{Attributes: layerAttributes()},
 			},
 			"layers_cached": schema.Int64Attribute{
 				MarkdownDescription: "How many layers the build took from the layer cache. Unknown in the plan: the cache can change " +
