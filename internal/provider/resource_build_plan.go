@@ -50,6 +50,15 @@ func (r *BuildResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		r.planBase(ctx, req, resp)
 		return
 	}
+	r.planBaseMove(ctx, req, resp)
+	if !resp.Diagnostics.HasError() && r.replacing(ctx, req, resp) {
+		r.warnReplacement(ctx, req, resp)
+	}
+}
+
+// planBaseMove replaces an existing build whose FROM tag moved, unless
+// base_updates = "ignore".
+func (r *BuildResource) planBaseMove(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	var recorded, commitID, policy types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("base_commit_id"), &recorded)...)
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("commit_id"), &commitID)...)
@@ -79,6 +88,41 @@ func (r *BuildResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("base_commit_id"), types.StringUnknown())...)
 }
 
+// replacing reports whether this plan replaces the existing build: its
+// context_hash or triggers moved, or its base did (planBaseMove).
+func (r *BuildResource) replacing(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) bool {
+	if len(resp.RequiresReplace) > 0 {
+		return true
+	}
+	var planHash, stateHash types.String
+	var planTriggers, stateTriggers types.Map
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("context_hash"), &planHash)...)
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("context_hash"), &stateHash)...)
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("triggers"), &planTriggers)...)
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("triggers"), &stateTriggers)...)
+	hashMoved := !planHash.IsUnknown() && !stateHash.IsNull() && planHash.ValueString() != stateHash.ValueString()
+	return hashMoved || !stateTriggers.IsNull() && !planTriggers.Equal(stateTriggers)
+}
+
+// warnReplacement shows the preview of a replacement. Terraform plans a
+// replacement twice, the second time as a create, and drops the warnings
+// of that second call, so the first call says it; the private marker keeps
+// the second from saying it again on tools that do not drop it.
+func (r *BuildResource) warnReplacement(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	_, now, ok := r.resolveFrom(ctx, req, resp)
+	if !ok {
+		return
+	}
+	if p, file, ok := r.preview(ctx, req, resp, now); ok {
+		resp.Diagnostics.AddWarning("Build preview: "+p.Summary(file), previewDetail(p, file))
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, previewWarnedKey, []byte("true"))...)
+	}
+}
+
+// previewWarnedKey marks, in private state, a plan whose preview warning
+// was already shown.
+const previewWarnedKey = "preview_warned"
+
 // planBase plans base_commit_id of a build about to be created as the
 // commit the FROM line names now, and previews its layers.
 func (r *BuildResource) planBase(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
@@ -97,20 +141,8 @@ func (r *BuildResource) planBase(ctx context.Context, req resource.ModifyPlanReq
 // another runner filling a layer). The prediction is a warning instead,
 // which both plan and apply print.
 func (r *BuildResource) planLayers(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, base string) {
-	spec, known, diags := readBuildInputs(ctx, configGetter(req.Config))
-	if !known || diags.HasError() {
-		return
-	}
-	var noCache types.Bool
-	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("no_cache"), &noCache)...)
-	prep, err := r.prepareWithBases(ctx, spec)
-	if err != nil {
-		return // the context_hash plan modifier reports it
-	}
-	p, err := build.PreviewBuild(ctx, indexedAPI{Client: r.data.client, commits: r.data.commits}, prep,
-		build.Options{BaseCommit: base, NoCache: noCache.ValueBool()})
-	if err != nil {
-		tflog.Debug(ctx, "layer preview unavailable; the layers are known after apply", map[string]any{"error": err.Error()})
+	p, file, ok := r.preview(ctx, req, resp, base)
+	if !ok {
 		return
 	}
 	layers, img, diags := plannedLayers(ctx, p)
@@ -120,7 +152,32 @@ func (r *BuildResource) planLayers(ctx context.Context, req resource.ModifyPlanR
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("layers"), layers)...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("image"), img)...)
-	resp.Diagnostics.AddWarning("Build preview: "+p.Summary(prep.DockerfileName), previewDetail(p, prep.DockerfileName))
+	if warned, d := req.Private.GetKey(ctx, previewWarnedKey); len(warned) == 0 && !d.HasError() {
+		resp.Diagnostics.AddWarning("Build preview: "+p.Summary(file), previewDetail(p, file))
+	}
+}
+
+// preview resolves the layer cache chain of the configured build on base.
+// ok is false when the inputs are unknown or invalid (other plan steps
+// report why) or the cache cannot be read now.
+func (r *BuildResource) preview(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, base string) (*build.Preview, string, bool) {
+	spec, known, diags := readBuildInputs(ctx, configGetter(req.Config))
+	if !known || diags.HasError() {
+		return nil, "", false
+	}
+	var noCache types.Bool
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("no_cache"), &noCache)...)
+	prep, err := r.prepareWithBases(ctx, spec)
+	if err != nil {
+		return nil, "", false // the context_hash plan modifier reports it
+	}
+	p, err := build.PreviewBuild(ctx, indexedAPI{Client: r.data.client, commits: r.data.commits}, prep,
+		build.Options{BaseCommit: base, NoCache: noCache.ValueBool()})
+	if err != nil {
+		tflog.Debug(ctx, "layer preview unavailable; the layers are known after apply", map[string]any{"error": err.Error()})
+		return nil, "", false
+	}
+	return p, prep.DockerfileName, true
 }
 
 // plannedLayers is the planned value of layers and image for a preview.
