@@ -69,6 +69,9 @@ func (r *BuildResource) computeContextHash(ctx context.Context, config tfsdk.Con
 		diags.Append(dockerfileDiagnostics(err, attr)...)
 		return "", false, diags
 	}
+	if data := r.configuredData(); data != nil {
+		data.prepared.put(spec, prep)
+	}
 	return prep.ContextHash, true, diags
 }
 

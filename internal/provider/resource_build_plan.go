@@ -167,9 +167,12 @@ func (r *BuildResource) preview(ctx context.Context, req resource.ModifyPlanRequ
 	}
 	var noCache types.Bool
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("no_cache"), &noCache)...)
-	prep, err := r.prepareWithBases(ctx, spec)
-	if err != nil {
-		return nil, "", false // the context_hash plan modifier reports it
+	prep := r.data.prepared.take(spec)
+	if prep == nil {
+		var err error
+		if prep, err = r.prepareWithBases(ctx, spec); err != nil {
+			return nil, "", false // the context_hash plan modifier reports it
+		}
 	}
 	p, err := build.PreviewBuild(ctx, indexedAPI{Client: r.data.client, commits: r.data.commits}, prep,
 		build.Options{BaseCommit: base, NoCache: noCache.ValueBool()})
