@@ -159,3 +159,24 @@ func TestPreviewBuild_multiStage(t *testing.T) {
 		t.Fatal("the deps stage was not reused")
 	}
 }
+
+// A build FROM another build's tag plans the image metadata it inherits
+// from the base's record, and the layers on the base commit it was given.
+func TestPreviewBuild_fromBaseImageRecord(t *testing.T) {
+	ts := startServer(t)
+	ctx := context.Background()
+	base := buildBase(t, ts)
+	df := "FROM base:v1\nRUN echo child > /tmp/child\nEXPOSE 9000\n"
+	p, err := PreviewBuild(ctx, ts.client, prepare(t, t.TempDir(), df), Options{BaseCommit: base.CommitID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Image.User != "nobody" || p.Image.WorkingDir != "/app" || strings.Join(p.Image.Cmd, " ") != "sh" || !p.Layers[0].KeyFixed {
+		t.Fatalf("preview %+v", p)
+	}
+	res, err := Execute(ctx, ts.client, prepare(t, t.TempDir(), df), Options{BaseCommit: base.CommitID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPreviewMatches(t, p, res)
+}
