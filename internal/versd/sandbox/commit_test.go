@@ -171,3 +171,16 @@ func TestRecoverDiskCommit(t *testing.T) {
 		t.Fatalf("after recovery the VM has %q", got)
 	}
 }
+
+// A VM whose disk image was being copied when versd was killed starts.
+func TestDiskCopyLeftoverOfACrash(t *testing.T) {
+	m := newTestManager(t)
+	if err := os.MkdirAll(m.vmDir("v"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(m.diskImage("v")+".tmp", []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startVMWith(t, m, "v", Limits{FsMiB: 64})
+	mustSucceed(t, m, "v", "echo ok > /root/ok")
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +40,10 @@ func (m *Manager) prepareWritable(id string, lim Limits) (string, error) {
 	if !fileExists(img) {
 		tmpl, err := m.diskTemplate(lim.FsMiB)
 		if err != nil {
+			return "", err
+		}
+		// A crash may have left a partial copy.
+		if err := os.Remove(img + ".tmp"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", err
 		}
 		if err := copySparse(tmpl, img+".tmp"); err != nil {
