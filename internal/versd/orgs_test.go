@@ -489,3 +489,57 @@ func TestBuiltinBaseImageForks(t *testing.T) {
 	}
 	a.must(404, "POST", "/api/v1/vm/from_commit", map[string]any{"commit_id": tag.CommitID}, nil)
 }
+
+// Misconfigured organisations stop Start with a message that names the
+// organisations and never a key.
+func TestOrgOptionsAreChecked(t *testing.T) {
+	for _, tc := range []struct {
+		orgs []OrgKey
+		want string
+	}{
+		{[]OrgKey{{Name: "local", APIKey: "k2-secret"}}, `"local" is configured twice`},
+		{[]OrgKey{{Name: "a", APIKey: "k2-secret"}, {Name: "a", APIKey: "k3-secret"}}, `"a" is configured twice`},
+		{[]OrgKey{{Name: "a", APIKey: testKey}}, `"local" and "a" have the same API key`},
+		{[]OrgKey{{Name: "a/b", APIKey: "k2-secret"}}, "may contain only"},
+		{[]OrgKey{{Name: "a", APIKey: ""}}, `"a" has an empty API key`},
+	} {
+		_, err := Start(t.Context(), Options{DataDir: t.TempDir(), APIKey: testKey, Orgs: tc.orgs})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("orgs %v: %v, want %q", tc.orgs, err, tc.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), testKey)) {
+			t.Errorf("the error shows a key: %v", err)
+		}
+	}
+}
+
+// A restart keeps every organisation's objects apart and vers/base:latest
+// on the same commit.
+func TestOrgsSurviveRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots VMs")
+	}
+	dir := t.TempDir()
+	withOther := func(o *Options) { o.Orgs = []OrgKey{{Name: "other", APIKey: otherOrgKey}} }
+	s := startTest(t, dir, withOther)
+	b := newClient(t, s)
+	b.key = otherOrgKey
+	vm := b.newRoot()
+	b.must(201, "POST", "/api/v1/repositories", map[string]any{"name": "kept"}, nil)
+	var before vers.RepoTagInfo
+	b.must(200, "GET", "/api/v1/public/repositories/vers/base/tags/latest", nil, &before)
+	s.Close()
+
+	s = startTest(t, dir, withOther)
+	a, b := newClient(t, s), newClient(t, s)
+	b.key = otherOrgKey
+	b.must(200, "GET", "/api/v1/vm/"+vm+"/status", nil, nil)
+	b.must(200, "GET", "/api/v1/repositories/kept", nil, nil)
+	a.must(404, "GET", "/api/v1/vm/"+vm+"/status", nil, nil)
+	a.must(404, "GET", "/api/v1/repositories/kept", nil, nil)
+	var after vers.RepoTagInfo
+	b.must(200, "GET", "/api/v1/public/repositories/vers/base/tags/latest", nil, &after)
+	if after.CommitID != before.CommitID {
+		t.Fatalf("vers/base:latest moved across a restart: %s → %s", before.CommitID, after.CommitID)
+	}
+}
