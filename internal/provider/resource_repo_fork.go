@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -198,8 +199,10 @@ func (r *RepoForkResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if len(resp.RequiresReplace) > 0 {
-		return // a new fork; the framework has planned its computed values unknown
+	if !sameFork(plan, state) {
+		// A replacement: Terraform plans the new fork again as a create,
+		// with no prior state, so nothing here would reach the apply.
+		return
 	}
 	vmID := state.VMID
 	if !plan.KeepVM.ValueBool() {
@@ -207,6 +210,16 @@ func (r *RepoForkResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("vm_id"), vmID)...)
 	r.warnIfSourceMoved(ctx, plan, state, &resp.Diagnostics)
+}
+
+// sameFork reports whether the plan keeps the fork that exists, i.e. no
+// attribute that forks again has changed. (Attribute plan modifiers'
+// replacement decisions are not visible to ModifyPlan.)
+func sameFork(plan, state repoForkModel) bool {
+	recorded := func(p, s attr.Value) bool { return s.IsNull() || p.Equal(s) } // replaceifset
+	return recorded(plan.Source, state.Source) && recorded(plan.Triggers, state.Triggers) &&
+		plan.RepoName.Equal(state.RepoName) && plan.TagName.Equal(state.TagName) &&
+		!(plan.KeepVM.ValueBool() && !state.KeepVM.ValueBool())
 }
 
 // warnIfSourceMoved costs one GET per fork and plan. It is a warning, not a

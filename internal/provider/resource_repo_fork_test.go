@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -349,8 +351,6 @@ func TestAccRepoFork_errors(t *testing.T) {
 	c := testClient(t)
 	ch := sharedChain(t)
 	_, source := publicSource(t, c, ch.Root)
-	private := uniqueName(t, "private")
-	makeRepoTag(t, c, private, "v1", ch.Root)
 	taken := uniqueName(t, "taken")
 	makeRepoTag(t, c, taken, "v1", ch.Leaf)
 	org := accOrg
@@ -361,8 +361,7 @@ func TestAccRepoFork_errors(t *testing.T) {
 		"bad repo_name":   {forkConfig(source, "no/slash", ""), `may contain only letters`},
 		"tag exists": {forkConfig(source, taken, ""),
 			`(?s)already exists in your organisation.*terraform import <address>\s+` + regexp.QuoteMeta(taken+":v1")},
-		"not public": {forkConfig(org+"/"+private+":v1", uniqueName(t, "x"), ""), `(?s)is public.*private repository of\s+another\s+organisation`},
-		"missing":    {forkConfig(org+"/no-such-repo:v1", uniqueName(t, "x"), ""), `Cannot fork`},
+		"missing": {forkConfig(org+"/no-such-repo:v1", uniqueName(t, "x"), ""), `Cannot fork`},
 	}
 	for label, tc := range cases {
 		t.Run(label, func(t *testing.T) {
@@ -413,5 +412,41 @@ func TestForkAdviceNamesTheImportID(t *testing.T) {
 	got := forkAdvice(err, ref.Ref{Org: "acme", Repo: "base", Tag: "v1"}, "base", "v1")
 	if !strings.Contains(got, "terraform import <address> base:v1") {
 		t.Fatalf("advice %q must name the import ID", got)
+	}
+}
+
+func TestSameForkTellsReplacementsApart(t *testing.T) {
+	base := repoForkModel{
+		Source: types.StringValue("acme/base:v1"), RepoName: types.StringValue("base"), TagName: types.StringValue("v1"),
+		KeepVM: types.BoolValue(false), Triggers: types.MapNull(types.StringType),
+	}
+	trig := func(v string) types.Map {
+		return types.MapValueMust(types.StringType, map[string]attr.Value{"k": types.StringValue(v)})
+	}
+	cases := []struct {
+		name        string
+		plan, state func(*repoForkModel)
+		same        bool
+	}{
+		{"nothing changed", nil, nil, true},
+		{"source changed", func(m *repoForkModel) { m.Source = types.StringValue("acme/base:v2") }, nil, false},
+		{"source recorded after import", nil, func(m *repoForkModel) { m.Source = types.StringNull() }, true},
+		{"triggers added", func(m *repoForkModel) { m.Triggers = trig("a") }, nil, true},
+		{"triggers changed", func(m *repoForkModel) { m.Triggers = trig("b") }, func(m *repoForkModel) { m.Triggers = trig("a") }, false},
+		{"tag_name changed", func(m *repoForkModel) { m.TagName = types.StringValue("v9") }, nil, false},
+		{"keep_vm turned on", func(m *repoForkModel) { m.KeepVM = types.BoolValue(true) }, nil, false},
+		{"keep_vm turned off", nil, func(m *repoForkModel) { m.KeepVM = types.BoolValue(true) }, true},
+	}
+	for _, c := range cases {
+		plan, state := base, base
+		if c.plan != nil {
+			c.plan(&plan)
+		}
+		if c.state != nil {
+			c.state(&state)
+		}
+		if got := sameFork(plan, state); got != c.same {
+			t.Errorf("%s: sameFork = %v, want %v", c.name, got, c.same)
+		}
 	}
 }
