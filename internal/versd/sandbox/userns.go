@@ -46,17 +46,21 @@ const ownersDir = "/run/versd/owners"
 
 // vmOwner is a VM's user namespace and the uid that owns it.
 type vmOwner struct {
-	uid    int
-	lock   *os.File
+	uid  int
+	lock *os.File
+
+	// mu guards the holder: the start path and the VM's exit may both end it.
+	mu     sync.Mutex
 	holder *exec.Cmd      // keeps the namespace alive until runc has joined it
 	stdin  io.WriteCloser // closing it ends the holder
+	pid    int
 
 	releaseOnce sync.Once
 }
 
 // nsPath is the namespace for runc to join (linux.namespaces[].path).
 func (o *vmOwner) nsPath() string {
-	return fmt.Sprintf("/proc/%d/ns/user", o.holder.Process.Pid)
+	return fmt.Sprintf("/proc/%d/ns/user", o.pid)
 }
 
 // newOwner takes a free owner uid and makes a user namespace owned by it,
@@ -92,7 +96,7 @@ func (m *Manager) newOwner() (*vmOwner, error) {
 		o.release()
 		return nil, fmt.Errorf("sandbox: starting the user namespace holder: %w", err)
 	}
-	o.holder, o.stdin = cmd, stdin
+	o.holder, o.stdin, o.pid = cmd, stdin, cmd.Process.Pid
 	// cat echoing a byte means unshare has made the namespace and exec'd it.
 	_, werr := stdin.Write([]byte{'\n'})
 	_, rerr := bufio.NewReader(stdout).ReadByte()
@@ -137,6 +141,8 @@ func lockOwnerUID() (*vmOwner, error) {
 // dropHolder ends the holder once runc has joined the namespace (or gave
 // up); the VM's processes keep the namespace alive.
 func (o *vmOwner) dropHolder() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	if o.holder == nil {
 		return
 	}
