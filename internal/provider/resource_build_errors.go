@@ -17,9 +17,15 @@ import (
 func buildErrorMessage(err error) string {
 	msg := err.Error()
 	var base *build.BaseError
-	if errors.As(err, &base) && base.From.Kind == dockerfile.FromRef {
-		msg = strings.Replace(msg, base.Error(),
-			base.WithAdvice("create the tag first, e.g. with vers_tag, or FROM a commit id"), 1)
+	if !errors.As(err, &base) {
+		return msg
+	}
+	switch base.From.Kind {
+	case dockerfile.FromRef:
+		msg = strings.Replace(msg, base.Error(), base.WithAdvice("create the tag first, e.g. with vers_tag, or FROM a commit id"), 1)
+	case dockerfile.FromPublicRef:
+		msg = strings.Replace(msg, base.Error(), base.WithAdvice("is the repository public? "+
+			"otherwise fork it into your organisation with vers_repo_fork and build FROM the fork's reference"), 1)
 	}
 	return msg
 }

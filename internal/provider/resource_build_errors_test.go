@@ -28,6 +28,12 @@ func TestBuildErrorMessage_phrasesMissingTagForTerraform(t *testing.T) {
 		t.Fatalf("advice repeated: %q", got)
 	}
 
+	public := &build.BaseError{File: "Dockerfile", Line: 2, From: dockerfile.From{Kind: dockerfile.FromPublicRef, Ref: "acme/app:v1"}, Err: notFound}
+	if got := buildErrorMessage(public); !strings.HasPrefix(got, "Dockerfile:2: FROM acme/app:v1: ") ||
+		!strings.HasSuffix(got, "(is the repository public? otherwise fork it into your organisation with vers_repo_fork and build FROM the fork's reference)") {
+		t.Fatalf("got %q", got)
+	}
+
 	// Other kinds keep the engine's advice, which names no Terraform.
 	legacy := &build.BaseError{File: "Dockerfile", Line: 3, From: dockerfile.From{Kind: dockerfile.FromTag, Ref: "prod", Tag: "prod"}, Err: notFound}
 	if got := buildErrorMessage(legacy); got != legacy.Error() || !strings.Contains(got, "Dockerfile:3: FROM prod: no legacy tag of that name") {
