@@ -488,7 +488,7 @@ func (ex *executor) materialize(ctx context.Context, parent string, step dockerf
 func (ex *executor) runStepOnBuilder(ctx context.Context, step dockerfile.Step) (synced bool, err error) {
 	switch {
 	case step.Run != nil:
-		return false, ex.runStep(ctx, step)
+		return ex.runStep(ctx, step)
 	case step.Copy != nil && step.Copy.From != nil:
 		return ex.copyFromStep(ctx, step)
 	case step.Copy != nil && step.Copy.URL != "":
