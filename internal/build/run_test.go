@@ -3,9 +3,12 @@ package build
 import (
 	"context"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
 
 // A RUN layer is one exec and one commit: the WORKDIR and the page-cache
@@ -111,4 +114,46 @@ func TestExecute_runWrapperIsInvisible(t *testing.T) {
 			t.Errorf("line %d, output %q", se.Line, se.OutputTail)
 		}
 	})
+}
+
+// A RUN killed by a signal names the signal and its usual cause; the exec
+// API reports it as 128+n, and the build says so rather than leaving a bare
+// 137.
+func TestExecute_runKilledBySignalSaysSo(t *testing.T) {
+	ts := startServer(t)
+	_, err := Execute(context.Background(), ts.client, prepare(t, t.TempDir(), "FROM scratch\nWORKDIR /w\nRUN echo before; kill -KILL $$\n"), Options{BuildID: "sig"})
+	var se *StepError
+	if !errors.As(err, &se) || se.ExitCode != 137 || se.Line != 3 {
+		t.Fatalf("want a StepError at line 3 with exit code 137, got %v", err)
+	}
+	for _, want := range []string{"Dockerfile:3: RUN echo before; kill -KILL $$ failed with exit code 137", "signal KILL", "out of memory?", "before"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+// Over SSH (COPY, RUN mounts) a killed command comes back as exit-signal,
+// and the client names the signal and its usual cause.
+func TestSSHRunReportsKillSignal(t *testing.T) {
+	ts := startServer(t)
+	ctx := context.Background()
+	vm, err := ts.client.CreateVMNewRoot(ctx, vers.NewRootRequest{VMConfig: vers.VMConfig{}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = ts.client.DeleteVM(context.Background(), vm.VMID) })
+	conn, err := ts.client.DialSSH(ctx, vm.VMID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, err = conn.Run(ctx, "kill -KILL $$", strings.NewReader(""), io.Discard, io.Discard)
+	var sig *vers.SignalError
+	if !errors.As(err, &sig) || sig.Signal != "KILL" || !strings.Contains(err.Error(), "killed by signal KILL (out of memory?") {
+		t.Fatalf("kill -KILL $$ over SSH: %v", err)
+	}
+	if code, err := conn.Run(ctx, "exit 137", strings.NewReader(""), io.Discard, io.Discard); err != nil || code != 137 {
+		t.Fatalf("exit 137 over SSH: %d, %v; want status 137 and no error", code, err)
+	}
 }
