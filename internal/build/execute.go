@@ -508,7 +508,7 @@ func (ex *executor) runStepOnBuilder(ctx context.Context, step dockerfile.Step) 
 	case step.Copy != nil && step.Copy.From != nil:
 		return ex.copyFromStep(ctx, step)
 	case step.Copy != nil && step.Copy.URL != "":
-		return false, ex.addURLStep(ctx, step)
+		return ex.addURLStep(ctx, step)
 	case step.Copy != nil:
 		return ex.copyStep(ctx, step)
 	}
@@ -614,6 +614,9 @@ func (ex *executor) ensureBuilder(ctx context.Context, parent string) error {
 // summarize shortens an instruction for progress lines.
 func summarize(s dockerfile.Step) string {
 	text := s.Normalized
+	if s.Copy != nil && s.Copy.URL != "" {
+		text = strings.ReplaceAll(text, s.Copy.URL, redactURL(s.Copy.URL))
+	}
 	if len(text) > 60 {
 		text = text[:57] + "..."
 	}
