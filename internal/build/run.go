@@ -16,6 +16,9 @@ import (
 // tailLines is how much of a failing RUN's output the error shows.
 const tailLines = 50
 
+// defaultPath is Docker's PATH for a RUN whose ENV sets none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // runStep executes a RUN through the exec stream API with the step's ENV,
 // WORKDIR and USER, and reports whether the guest's page cache is already
 // flushed. Without mounts the WORKDIR and the flush travel in the RUN's own
@@ -35,7 +38,7 @@ func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) (synced b
 		env[e.Name] = e.Value
 	}
 	if _, ok := env["PATH"]; !ok {
-		env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+		env["PATH"] = defaultPath
 	}
 	cmd := step.Run.Command
 	if step.Run.PrependShell && len(cmd) >= 3 && isPosixShell(cmd[0]) {
@@ -81,14 +84,15 @@ func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) (synced b
 
 // runWrapSh runs a RUN's command as vers-run WORKDIR USER ARGV...: it
 // creates the missing WORKDIR components owned by USER (make_workdir, in a
-// subshell so its variables never reach the command's environment), enters
+// subshell so its variables never reach the command's environment, with
+// the default PATH as a separate exec had, whatever ENV PATH says), enters
 // the WORKDIR and runs ARGV. runWrap appends how the environment is put
 // back and how ARGV runs. ARGV runs through exec, which searches PATH for a
 // program as the exec API would and never picks a shell builtin or
 // function: exec-form ["echo", "a\\n"] must run /bin/echo, not dash's echo.
 const runWrapSh = makeWorkDirFn + `
 if [ -n "$1" ] && [ "$1" != / ]; then
-	( make_workdir "$1" "$2" ) || { echo "creating WORKDIR $1 failed" >&2; exit 1; }
+	( PATH=` + defaultPath + `; make_workdir "$1" "$2" ) || { echo "creating WORKDIR $1 failed" >&2; exit 1; }
 fi
 cd -- "${1:-/}" || exit 1
 unset -f make_workdir resolve_user

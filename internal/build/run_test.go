@@ -94,6 +94,12 @@ func TestExecute_runWrapperIsInvisible(t *testing.T) {
 		}
 	})
 
+	t.Run("an ENV PATH without the system directories still gets its WORKDIR", func(t *testing.T) {
+		if se := run("FROM scratch\nENV PATH=/nowhere\nWORKDIR /wp/sub\n" + `RUN ["/bin/sh", "-c", "exit 5"]` + "\n"); se.ExitCode != 5 {
+			t.Errorf("exit code %d, want the command's 5 (output %q)", se.ExitCode, se.OutputTail)
+		}
+	})
+
 	t.Run("exec form never runs a shell builtin", func(t *testing.T) {
 		// cd exists only as a builtin; the exec API answers 127 for it, as
 		// Docker does for a program that is not there.
