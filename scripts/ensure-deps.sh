@@ -11,6 +11,8 @@ command -v runc >/dev/null 2>&1 || need+=(runc)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
 [ -x /bin/bash-static ] || need+=(bash-static)
 command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
+# util-linux's unshare makes each VM's user namespace as the VM's own owner uid.
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 # The versd guide's OpenSSH recipe is run as a test: ssh with openssl s_client.
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)

@@ -6,7 +6,8 @@
 //
 // A VM is `runc run` of a bundle under /run/versd/<key>/vms/<id>, whose
 // rootfs is an overlay of the VM's layer stack. Every VM gets user (VM root is
-// host id 1048576), PID, network, IPC, UTS, mount and cgroup namespaces;
+// host id 1048576; the namespace is owned by a host uid of the VM's own, see
+// newOwner), PID, network, IPC, UTS, mount and cgroup namespaces;
 // Docker's default capabilities, seccomp profile (moby/profiles/seccomp) and
 // masked /proc paths; and cgroup limits from Limits (memory without extra
 // swap, a CFS quota for vCPUs, a pids limit). With Limits.FsMiB the writable
@@ -29,7 +30,10 @@
 // plus one writable layer per VM under DataDir/vms/<id> (or on its disk
 // image). Layer files are owned by the VMs' host ids, shifted once per layer
 // (shiftLayers). Commit freezes the upper directory into a new layer, so
-// overlay whiteouts and opaque-directory xattrs carry over unchanged.
+// overlay whiteouts and opaque-directory xattrs carry over unchanged; a VM
+// with a disk image hands over the whole image, which is mounted read-only
+// as the layer (no copy). New VM disks are sparse copies of one mkfs'd
+// template per size.
 //
 // # What is not like a Firecracker VM
 //

@@ -1,16 +1,23 @@
 package sandbox
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/sys/unix"
@@ -39,16 +46,9 @@ func probe(what string) int {
 			return 1
 		}
 		return 0
-	case what == "inotify":
-		n := 0
-		for ; n < 1000; n++ {
-			if _, err := unix.InotifyInit1(0); err != nil {
-				break
-			}
-		}
-		fmt.Println(n)
-		time.Sleep(3 * time.Second) // hold them while the host tries
-		return 0
+	case strings.HasPrefix(what, "fill:"):
+		files, _ := strconv.Atoi(strings.TrimPrefix(what, "fill:"))
+		return fillKernelCounts(files)
 	}
 	return 2
 }
@@ -189,28 +189,330 @@ func TestCPUQuota(t *testing.T) {
 	t.Fatal("no cpu cgroup found for the VM")
 }
 
-// One VM's inotify instances do not exhaust host root's.
+// Two VMs that take every per-user kernel count they can (inotify
+// instances across many VM uids, inotify watches, POSIX message queue bytes,
+// fanotify groups, queued signals) leave host root its own: each VM's user
+// namespace is owned by a uid of its own (newOwner), so the kernel charges
+// that uid instead of host root. Each VM also gets the whole per-user budget,
+// so neither VM eats into the other's.
 func TestInotifyDoesNotStarveHost(t *testing.T) {
-	if os.Getenv("VERSD_TEST_KNOWN_GAPS") == "" {
-		// Known gap (RELIABILITY.md): runc creates the VM's user namespace as
-		// host root, and the kernel charges per-user counts to the
-		// namespace's owner too, so a VM's instances count against host
-		// root's fs.inotify.max_user_instances.
-		t.Skip("known gap: VM inotify instances count against host root; set VERSD_TEST_KNOWN_GAPS=1 to run")
-	}
-	m := newTestManager(t)
-	startVM(t, m, "ino")
-	done := make(chan execResult, 1)
-	go func() { done <- runProbe(t, m, "ino", "inotify") }()
-	time.Sleep(1500 * time.Millisecond) // the probe holds its instances for 3 s
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	maxInstances := readSysctl(t, "fs/inotify/max_user_instances")
+	maxWatches := readSysctl(t, "fs/inotify/max_user_watches")
+	// An instance host root holds from before, to add a watch to later:
+	// watches are charged apart from instances.
+	hostFd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
 	if err != nil {
-		t.Errorf("host root cannot create an inotify instance while a VM holds its own: %v", err)
+		t.Fatal(err)
+	}
+	defer unix.Close(hostFd)
+	m := newTestManager(t)
+	startVM(t, m, "ino1")
+	startVM(t, m, "ino2")
+	// Files to watch: enough for 16 instances to reach the host's per-user
+	// watch limit. Fewer instances per file keep it fast: the kernel walks
+	// an inode's marks on every add, and closing an instance with marks
+	// waits for an SRCU grace period.
+	files := maxWatches/16 + 1
+	reports := make([]fillReport, 2)
+	release := make([]func(), 2)
+	var wg sync.WaitGroup
+	for i, id := range []string{"ino1", "ino2"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reports[i], release[i] = startFill(t, m, id, files)
+			if release[i] == nil {
+				t.Errorf("fill probe in %s did not report", id)
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	defer func() {
+		for _, stop := range release {
+			if stop != nil {
+				stop()
+			}
+		}
+	}()
+	for i, r := range reports {
+		t.Logf("VM %d holds %+v", i+1, r)
+		// The VM went as far as it could: the last uid it tried got no
+		// instance, and it stopped at the watch limit.
+		if r.Instances != maxInstances || !strings.Contains(r.InstancesErr, "too many open files") {
+			t.Errorf("VM %d: %d inotify instances over %d uids (%s), want the per-user limit %d for the whole VM",
+				i+1, r.Instances, r.Euids, r.InstancesErr, maxInstances)
+		}
+		if r.Watches != maxWatches || !strings.Contains(r.WatchesErr, "no space left") {
+			t.Errorf("VM %d: %d inotify watches (%s), want the per-user limit %d", i+1, r.Watches, r.WatchesErr, maxWatches)
+		}
+		if r.MQueueErr == "" || r.SignalsErr == "" || r.FanotifyErr == "" {
+			t.Errorf("VM %d was not stopped by a limit: %+v", i+1, r)
+		}
+	}
+	hostCanStillUse(t, hostFd)
+	t0 := time.Now()
+	for i, stop := range release {
+		stop()
+		release[i] = nil
+	}
+	t.Logf("release took %v", time.Since(t0))
+}
+
+// readSysctl reads an integer under /proc/sys.
+func readSysctl(t *testing.T, name string) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// hostCanStillUse checks, as host root, each per-user count the VMs filled.
+func hostCanStillUse(t *testing.T, inotifyFd int) {
+	if fd, err := unix.InotifyInit1(unix.IN_CLOEXEC); err != nil {
+		t.Errorf("host root cannot create an inotify instance: %v", err)
 	} else {
 		unix.Close(fd)
 	}
-	r := <-done
-	t.Logf("the VM created %s inotify instances", strings.TrimSpace(r.stdout))
+	if _, err := unix.InotifyAddWatch(inotifyFd, t.TempDir(), unix.IN_CREATE); err != nil {
+		t.Errorf("host root cannot add an inotify watch: %v", err)
+	}
+	name := fmt.Sprintf("versd-test-%d", os.Getpid())
+	if mq, err := mqOpen(name); err != nil {
+		t.Errorf("host root cannot create a POSIX message queue: %v", err)
+	} else {
+		unix.Close(mq)
+		mqUnlink(name)
+	}
+	if fa, err := unix.FanotifyInit(unix.FAN_CLASS_NOTIF, unix.O_RDONLY); err != nil {
+		t.Errorf("host root cannot create a fanotify group: %v", err)
+	} else {
+		unix.Close(fa)
+	}
+	// A queued signal to this thread, blocked so it stays pending; once
+	// unblocked the Go runtime drops it (no signal.Notify for it). The
+	// thread is unlocked again, never ended.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var set, old unix.Sigset_t
+	sigsetAdd(&set, fillSignal)
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, &old); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	if err := queueSignalToSelf(); err != nil {
+		t.Errorf("host root cannot queue a signal: %v", err)
+	}
+}
+
+// startFill runs the fill probe in VM id and returns what it holds once it
+// holds it; stop makes the probe let go and waits for it. A probe that
+// fails is reported with t.Errorf and returns a nil stop (startFill runs on
+// other goroutines than the test's).
+func startFill(t *testing.T, m *Manager, id string, files int) (fillReport, func()) {
+	t.Helper()
+	argv := agentArgs(fileExists(filepath.Join(m.agentDir, "ld.so")))
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	var stderr strings.Builder
+	done := make(chan error, 1)
+	go func() {
+		code, err := m.Exec(context.Background(), id, ExecSpec{Command: argv, Env: map[string]string{probeEnv: "fill:" + strconv.Itoa(files)}}, inR, outW, &stderr)
+		if err == nil && code != 0 {
+			err = fmt.Errorf("exit code %d", code)
+		}
+		outW.CloseWithError(fmt.Errorf("the probe ended: %v", err))
+		done <- err
+	}()
+	stop := func() {
+		inW.Close()
+		if err := <-done; err != nil {
+			t.Errorf("fill probe in %s: %v (stderr %q)", id, err, stderr.String())
+		}
+	}
+	var r fillReport
+	line, err := bufio.NewReader(outR).ReadBytes('\n')
+	if err == nil {
+		err = json.Unmarshal(line, &r)
+	}
+	if err != nil {
+		inW.Close()
+		<-done
+		t.Errorf("fill probe in %s: %v (stderr %q)", id, err, stderr.String())
+		return r, nil
+	}
+	go io.Copy(io.Discard, outR)
+	return r, stop
+}
+
+// fillReport is what the fill probe holds, and the error that stopped each
+// part of it.
+type fillReport struct {
+	Instances, Euids int
+	InstancesErr     string
+	Watches          int
+	WatchesErr       string
+	MQueues          int
+	MQueueErr        string
+	Fanotify         int
+	FanotifyErr      string
+	Signals          int
+	SignalsErr       string
+	Took             map[string]string
+}
+
+// fillSignal is a real-time signal the Go runtime does not use.
+const fillSignal = 40
+
+// fillKernelCounts runs inside a VM as its root: it takes as much of every
+// per-user kernel count as it can, prints a fillReport, and holds it all
+// until stdin closes.
+func fillKernelCounts(files int) int {
+	r := fillReport{Took: map[string]string{}}
+	t0 := time.Now()
+	lap := func(what string) { r.Took[what] = time.Since(t0).String(); t0 = time.Now() }
+	// The descriptor table must not be what stops it.
+	var nofile unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &nofile) == nil {
+		nofile.Cur = nofile.Max
+		_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &nofile)
+	}
+	// inotify instances count per uid in the VM's namespace, and VM root
+	// may act as any of its uids: create them as root, then as uid 1000,
+	// 1001, ... until one uid gets none.
+	var instances []int
+	for euid := 0; r.Euids < 1000; euid = 999 + r.Euids {
+		if err := syscall.Setresuid(-1, euid, -1); err != nil {
+			fmt.Fprintln(os.Stderr, "seteuid:", err)
+			return 1
+		}
+		n := 0
+		for ; ; n++ {
+			fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+			if err != nil {
+				r.InstancesErr = err.Error()
+				break
+			}
+			instances = append(instances, fd)
+		}
+		if err := syscall.Setresuid(-1, 0, -1); err != nil {
+			fmt.Fprintln(os.Stderr, "seteuid back:", err)
+			return 1
+		}
+		r.Euids++
+		r.Instances += n
+		if n == 0 {
+			break
+		}
+	}
+	lap("instances")
+	// Watches: every instance watches the same files until the kernel
+	// refuses (a watch is one instance on one inode).
+	dir, err := os.MkdirTemp("/dev/shm", "watched") // tmpfs: quick to fill with files
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	paths := make([]string, files)
+	for i := range paths {
+		paths[i] = filepath.Join(dir, strconv.Itoa(i))
+		if err := os.WriteFile(paths[i], nil, 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	lap("files")
+watches:
+	for _, fd := range instances {
+		for _, p := range paths {
+			if _, err := unix.InotifyAddWatch(fd, p, unix.IN_MODIFY); err != nil {
+				r.WatchesErr = err.Error()
+				break watches
+			}
+			r.Watches++
+		}
+	}
+	lap("watches")
+	for ; r.MQueues < 10000; r.MQueues++ {
+		fd, err := mqOpen(fmt.Sprintf("fill-%d", r.MQueues))
+		if err != nil {
+			r.MQueueErr = err.Error()
+			break
+		}
+		_ = fd // held until exit
+	}
+	for ; r.Fanotify < 10000; r.Fanotify++ {
+		if _, err := unix.FanotifyInit(unix.FAN_CLASS_NOTIF|unix.FAN_REPORT_FID, unix.O_RDONLY); err != nil {
+			r.FanotifyErr = err.Error()
+			break
+		}
+	}
+	lap("mq+fanotify")
+	// Queued signals stay pending on this thread, which blocks them; the
+	// probe exits with the thread locked.
+	runtime.LockOSThread()
+	var set unix.Sigset_t
+	sigsetAdd(&set, fillSignal)
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for ; r.Signals < 1<<22; r.Signals++ {
+		if err := queueSignalToSelf(); err != nil {
+			r.SignalsErr = err.Error()
+			break
+		}
+	}
+	lap("signals")
+	b, _ := json.Marshal(r)
+	fmt.Println(string(b))
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+// mqOpen creates a POSIX message queue with the default sizes (the
+// kernel's mq_open takes the name without glibc's leading slash).
+func mqOpen(name string) (int, error) {
+	p, err := unix.BytePtrFromString(name)
+	if err != nil {
+		return -1, err
+	}
+	fd, _, e := unix.Syscall6(unix.SYS_MQ_OPEN, uintptr(unsafe.Pointer(p)), uintptr(unix.O_CREAT|unix.O_EXCL|unix.O_RDWR|unix.O_CLOEXEC), 0o600, 0, 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(fd), nil
+}
+
+func mqUnlink(name string) {
+	p, _ := unix.BytePtrFromString(name)
+	unix.Syscall(unix.SYS_MQ_UNLINK, uintptr(unsafe.Pointer(p)), 0, 0)
+}
+
+func sigsetAdd(set *unix.Sigset_t, sig int) {
+	set.Val[(sig-1)/64] |= 1 << ((sig - 1) % 64)
+}
+
+// queueSignalToSelf queues fillSignal to the calling thread with
+// rt_tgsigqueueinfo, as sigqueue(3) does: a queued signal is charged to the
+// receiver's pending-signal count.
+func queueSignalToSelf() error {
+	var info [128]byte
+	binary.NativeEndian.PutUint32(info[0:], fillSignal)
+	binary.NativeEndian.PutUint32(info[8:], uint32(0xffffffff)) // SI_QUEUE (-1)
+	_, _, e := unix.RawSyscall6(unix.SYS_RT_TGSIGQUEUEINFO, uintptr(unix.Getpid()), uintptr(unix.Gettid()), fillSignal, uintptr(unsafe.Pointer(&info[0])), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
 }
 
 // Nested user namespaces, mounts and the host's devices stay out of reach.

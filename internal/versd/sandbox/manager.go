@@ -52,12 +52,16 @@ type Manager struct {
 	baseLayer string
 
 	runtimePath  string // runc
+	unsharePath  string // util-linux's unshare and cat: see newOwner
+	catPath      string
 	runDir       string // /run/versd/<key>: bundles, root mounts, agent files
 	runcRoot     string // runc's state for this Manager's containers
 	agentDir     string // tmpfs with the agent binary, mounted into every VM
 	cgroupParent string // every VM's cgroup sits below it
 
-	shiftMu sync.Mutex // one layer ownership shift at a time
+	shiftMu      sync.Mutex // one layer ownership shift at a time
+	templateMu   sync.Mutex // one mkfs of a disk template at a time
+	layerMountMu sync.Mutex // one mount of a layer image at a time
 
 	mu      sync.Mutex
 	vms     map[string]*vm
@@ -84,6 +88,14 @@ func New(opts Options) (*Manager, error) {
 	if runtimePath, err = exec.LookPath(runtimePath); err != nil {
 		return nil, fmt.Errorf("%w (%v)", errRuntimeMissing, err)
 	}
+	unsharePath, err := exec.LookPath("unshare")
+	if err != nil {
+		return nil, fmt.Errorf("%w (%v)", errNoUnshare, err)
+	}
+	catPath, err := exec.LookPath("cat")
+	if err != nil {
+		return nil, err
+	}
 	key := runtimeKey(dataDir)
 	runDir := filepath.Join("/run/versd", key)
 	m := &Manager{
@@ -94,6 +106,8 @@ func New(opts Options) (*Manager, error) {
 		vms:          map[string]*vm{},
 		idLocks:      map[string]*sync.Mutex{},
 		runtimePath:  runtimePath,
+		unsharePath:  unsharePath,
+		catPath:      catPath,
 		runDir:       runDir,
 		runcRoot:     filepath.Join(runDir, "runc"),
 		agentDir:     filepath.Join(runDir, "agent"),
@@ -213,15 +227,23 @@ func (m *Manager) startLocked(ctx context.Context, id string, layers []string, l
 	if err != nil {
 		return err
 	}
+	if err := m.mountLayers(stack); err != nil {
+		return err
+	}
 	if err := m.shiftLayers(stack); err != nil {
 		return err
 	}
-	bundle, err := m.prepareRoot(id, stack, lim)
+	owner, err := m.newOwner()
 	if err != nil {
+		return err
+	}
+	bundle, err := m.prepareRoot(id, stack, lim, owner.nsPath())
+	if err != nil {
+		owner.release()
 		m.releaseRoot(id)
 		return err
 	}
-	v, err := m.spawnVM(ctx, id, bundle)
+	v, err := m.spawnVM(ctx, id, bundle, owner)
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,8 @@ func (m *Manager) cleanStale() {
 	}
 	unmountUnder(m.runDir)
 	_ = os.RemoveAll(m.runDir)
-	unmountUnder(m.vmsDir) // disk images; the next start mounts them again
+	unmountUnder(m.vmsDir)    // disk images; the next start mounts them again
+	unmountUnder(m.layersDir) // layer images, likewise
 	for _, d := range cgroupDirs(m.cgroupParent) {
 		// Children first; rmdir on a cgroup dir removes it when empty.
 		entries, _ := os.ReadDir(d)
@@ -245,8 +246,10 @@ var dockerCapabilities = []string{
 	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 }
 
-// vmSpec is the runtime-spec configuration of one VM.
-func (m *Manager) vmSpec(id string, lim Limits) (*specs.Spec, error) {
+// vmSpec is the runtime-spec configuration of one VM, which joins the user
+// namespace at userns (see newOwner). The id mappings repeat the
+// namespace's: runc takes the host ids of VM root from them.
+func (m *Manager) vmSpec(id string, lim Limits, userns string) (*specs.Spec, error) {
 	_, err := os.Stat(filepath.Join(m.agentDir, "ld.so"))
 	hasLoader := err == nil
 	idMap := []specs.LinuxIDMapping{{ContainerID: 0, HostID: hostIDBase, Size: hostIDSize}}
@@ -303,7 +306,7 @@ func (m *Manager) vmSpec(id string, lim Limits) (*specs.Spec, error) {
 			Resources:   res,
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
-				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.UserNamespace},
+				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.UserNamespace, Path: userns},
 				{Type: specs.CgroupNamespace},
 			},
 			// As runc's and Docker's defaults: kernel state a VM must not

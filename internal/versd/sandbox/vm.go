@@ -116,7 +116,7 @@ func overlayOptions(stack []string, writable string) string {
 
 // prepareRoot makes the VM's writable layer, mounts its root and writes its
 // runc bundle.
-func (m *Manager) prepareRoot(id string, stack []string, lim Limits) (string, error) {
+func (m *Manager) prepareRoot(id string, stack []string, lim Limits, userns string) (string, error) {
 	dir := m.vmDir(id)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
@@ -162,7 +162,7 @@ func (m *Manager) prepareRoot(id string, stack []string, lim Limits) (string, er
 	if err := mountFrom(m.dataDir, "overlay", rootfs, "overlay", opts); err != nil {
 		return "", fmt.Errorf("sandbox: VM %s: mounting its root: %w", id, err)
 	}
-	spec, err := m.vmSpec(id, lim)
+	spec, err := m.vmSpec(id, lim, userns)
 	if err != nil {
 		return "", err
 	}
@@ -219,10 +219,19 @@ func startMountThread() {
 }
 
 // spawnVM runs the bundle with runc and waits until the agent reports that
-// it serves requests.
-func (m *Manager) spawnVM(ctx context.Context, id, bundle string) (*vm, error) {
+// it serves requests. The VM owns owner from then on: its uid is freed when
+// runc returns.
+func (m *Manager) spawnVM(ctx context.Context, id, bundle string, owner *vmOwner) (*vm, error) {
+	v, err := m.runVM(ctx, id, bundle, owner)
+	// Started or not, runc has joined the namespace or given up.
+	owner.dropHolder()
+	return v, err
+}
+
+func (m *Manager) runVM(ctx context.Context, id, bundle string, owner *vmOwner) (*vm, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		owner.release()
 		return nil, err
 	}
 	parentEnd := os.NewFile(uintptr(fds[0]), "agent-control")
@@ -240,6 +249,7 @@ func (m *Manager) spawnVM(ctx context.Context, id, bundle string) (*vm, error) {
 	err = cmd.Start()
 	childEnd.Close()
 	if err != nil {
+		owner.release()
 		return nil, fmt.Errorf("sandbox: starting VM %s: %w", id, err)
 	}
 	v := &vm{id: id, bundle: bundle, cmd: cmd, exited: make(chan struct{})}
@@ -251,6 +261,9 @@ func (m *Manager) spawnVM(ctx context.Context, id, bundle string) (*vm, error) {
 		if !stopping {
 			m.logf("sandbox: VM %s: its init exited (%v); the VM is dead", id, err)
 		}
+		// The init's exit ended the VM's PID namespace and every process
+		// in it: nothing is charged to the owner uid any more.
+		owner.release()
 		close(v.exited)
 	}()
 	conn, err := net.FileConn(parentEnd)
