@@ -20,7 +20,13 @@ type layerCache struct {
 	images map[string]*imagemeta.Image
 }
 
-func loadLayerCache(ctx context.Context, api API) (*layerCache, error) {
+// commitLister is the one listing a build (or a preview) reads the cache
+// from; the provider shares its listing with the data sources through it.
+type commitLister interface {
+	ListAllCommits(ctx context.Context) ([]vers.CommitInfo, error)
+}
+
+func loadLayerCache(ctx context.Context, api commitLister) (*layerCache, error) {
 	commits, err := api.ListAllCommits(ctx)
 	if err != nil {
 		return nil, err

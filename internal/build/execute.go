@@ -195,38 +195,14 @@ func (b *buildRun) progress(e Event) {
 }
 
 func (b *buildRun) execute(ctx context.Context) (*Result, error) {
-	df := b.prep.Dockerfile
-	if err := CheckSecrets(df, b.prep.Spec.Secrets, b.prep.DockerfileName); err != nil {
+	if err := CheckSecrets(b.prep.Dockerfile, b.prep.Spec.Secrets, b.prep.DockerfileName); err != nil {
 		return nil, err
 	}
+	if err := b.begin(ctx, b.api, b.api); err != nil {
+		return nil, err
+	}
+	df := b.df
 	needed := df.Needed()
-	for _, i := range needed {
-		if f := df.Stages[i].From; f.Kind == dockerfile.FromScratch && b.prep.Spec.VMConfig == nil {
-			return nil, &ScratchNeedsVMConfigError{File: b.prep.DockerfileName, Line: f.Line}
-		}
-	}
-	if b.opts.BaseCommit != "" && df.From.Kind != dockerfile.FromScratch {
-		b.refs[df.From.Ref] = b.opts.BaseCommit
-	}
-	for _, f := range baseRefs(df, needed) {
-		if _, ok := b.refs[f.Ref]; ok {
-			continue
-		}
-		c, err := ResolveBase(ctx, b.api, f, b.prep.DockerfileName)
-		if err != nil {
-			return nil, err
-		}
-		b.refs[f.Ref] = c
-	}
-	var err error
-	if b.cache, err = loadLayerCache(ctx, b.api); err != nil {
-		return nil, fmt.Errorf("listing commits for the layer cache: %w", err)
-	}
-	if df, err = b.withBaseImages(df); err != nil {
-		return nil, err
-	}
-	b.df = df
-	needed = df.Needed()
 	for _, i := range needed {
 		b.total += max(1, len(df.Stages[i].MaterializingSteps()))
 	}
@@ -244,6 +220,42 @@ func (b *buildRun) execute(ctx context.Context) (*Result, error) {
 	}
 	res.CommitID = b.stageCommits[df.Target]
 	return res, nil
+}
+
+// begin does what Execute and Preview share before the first step: it
+// resolves the bases (the target's FROM to opts.BaseCommit when set), loads
+// the layer cache from one commit listing and re-parses the Dockerfile on
+// the bases' image records.
+func (b *buildRun) begin(ctx context.Context, bases BaseAPI, commits commitLister) error {
+	df := b.prep.Dockerfile
+	needed := df.Needed()
+	for _, i := range needed {
+		if f := df.Stages[i].From; f.Kind == dockerfile.FromScratch && b.prep.Spec.VMConfig == nil {
+			return &ScratchNeedsVMConfigError{File: b.prep.DockerfileName, Line: f.Line}
+		}
+	}
+	if b.opts.BaseCommit != "" && df.From.Kind != dockerfile.FromScratch {
+		b.refs[df.From.Ref] = b.opts.BaseCommit
+	}
+	for _, f := range baseRefs(df, needed) {
+		if _, ok := b.refs[f.Ref]; ok {
+			continue
+		}
+		c, err := ResolveBase(ctx, bases, f, b.prep.DockerfileName)
+		if err != nil {
+			return err
+		}
+		b.refs[f.Ref] = c
+	}
+	var err error
+	if b.cache, err = loadLayerCache(ctx, commits); err != nil {
+		return fmt.Errorf("listing commits for the layer cache: %w", err)
+	}
+	if df, err = b.withBaseImages(df); err != nil {
+		return err
+	}
+	b.df = df
+	return nil
 }
 
 // ScratchNeedsVMConfigError is a FROM scratch build without VM sizing.
@@ -325,21 +337,11 @@ func (ex *executor) stageParent() string {
 }
 
 func (ex *executor) run(ctx context.Context, res *Result) (string, error) {
-	steps := ex.stage.MaterializingSteps()
-	isTarget := ex.stage.Index == ex.df.Target
-	var img *imagemeta.Image
-	if isTarget {
-		img = imageFromDockerfile(ex.df.Image)
-	}
+	steps, img := ex.plannedSteps()
 	parent := ex.stageParent()
 	if len(steps) == 0 {
-		if !isTarget {
-			ex.step++
-			return parent, nil // nothing to run: the stage is its base
-		}
-		// The target still gets a commit of its own, so the image
-		// metadata has a home.
-		steps = []dockerfile.Step{{Kind: "COMMIT", Normalized: "COMMIT", Original: "(image metadata)", StartLine: ex.stage.From.Line, WorkDir: "/"}}
+		ex.step++
+		return parent, nil // nothing to run: the stage is its base
 	}
 	for i, step := range steps {
 		var final *imagemeta.Image
@@ -378,6 +380,21 @@ func (ex *executor) run(ctx context.Context, res *Result) (string, error) {
 		parent = id
 	}
 	return parent, nil
+}
+
+// plannedSteps is what the stage commits, in order, and the image record
+// its last commit carries (nil unless it is the target). A stage without
+// RUN/COPY/ADD commits nothing, unless it is the target: that still gets a
+// commit of its own, so the image metadata has a home.
+func (ex *executor) plannedSteps() ([]dockerfile.Step, *imagemeta.Image) {
+	steps := ex.stage.MaterializingSteps()
+	if ex.stage.Index != ex.df.Target {
+		return steps, nil
+	}
+	if len(steps) == 0 {
+		steps = []dockerfile.Step{{Kind: "COMMIT", Normalized: "COMMIT", Original: "(image metadata)", StartLine: ex.stage.From.Line, WorkDir: "/"}}
+	}
+	return steps, imageFromDockerfile(ex.df.Image)
 }
 
 // stepContentHash is what a step reads beyond its text: the context files

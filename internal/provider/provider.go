@@ -121,6 +121,7 @@ func (p *VersProvider) Resources(_ context.Context) []func() resource.Resource {
 		NewCommitTagResource,
 		NewEnvVarsResource,
 		NewRepoResource,
+		NewRepoForkResource,
 		NewTagResource,
 		NewVMResource,
 	}

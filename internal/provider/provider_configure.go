@@ -27,6 +27,9 @@ const defaultRequestTimeout = 60 * time.Second
 type providerData struct {
 	client  *vers.Client
 	commits *commitIndex
+	// prepared hands what a plan call's context_hash prepared to the same
+	// call's ModifyPlan (the layer preview), so a plan hashes a context once.
+	prepared preparedStash
 }
 
 // stringSetting resolves an optional string attribute against its

@@ -3,6 +3,8 @@ package provider
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"sync"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/build"
 	"github.com/vers-sh/terraform-provider-vers/internal/dockerfile"
@@ -15,10 +17,7 @@ import (
 // defines (`COPY --chown=${APP_USER} …` FROM another vers_build) validates
 // at plan time as it builds at apply.
 func (r *BuildResource) withBases(ctx context.Context, spec build.Spec) (build.Spec, bool) {
-	data := r.data
-	if data == nil && r.provider != nil {
-		data = r.provider.configured.Load()
-	}
+	data := r.configuredData()
 	if data == nil || data.client == nil {
 		return spec, false
 	}
@@ -39,6 +38,15 @@ func (r *BuildResource) withBases(ctx context.Context, spec build.Spec) (build.S
 	}
 	spec.Bases = bases
 	return spec, true
+}
+
+// configuredData is the provider's data: plan modifiers run on a resource
+// instance that was never configured, and reach it through the provider.
+func (r *BuildResource) configuredData() *providerData {
+	if r.data == nil && r.provider != nil {
+		return r.provider.configured.Load()
+	}
+	return r.data
 }
 
 // parseWithBases parses the Dockerfile, retrying with the bases' image
@@ -82,4 +90,44 @@ func mayNeedBaseEnv(spec build.Spec) bool {
 		}
 	}
 	return bytes.Contains(content, []byte("$")) && len(dockerfile.FromRefs(content, dockerfile.Options{BuildArgs: spec.BuildArgs})) > 0
+}
+
+// preparedStash holds prepared builds between the context_hash plan
+// modifier and ModifyPlan of one plan call. The modifier puts before
+// ModifyPlan takes, within the call, so a take never sees another call's
+// files. An entry nobody takes (a build with nothing to preview) stays until
+// the provider process ends with the plan: one per distinct input set.
+type preparedStash struct {
+	mu sync.Mutex
+	m  map[string]*build.Prepared
+}
+
+// stashKey identifies the inputs of a prepared build (bases excluded: they
+// are derived from the others).
+func stashKey(spec build.Spec) string {
+	b, _ := json.Marshal(struct {
+		Dir, Path, Target string
+		Content           []byte
+		Args              map[string]string
+		VM                any
+	}{spec.ContextDir, spec.DockerfilePath, spec.Target, spec.DockerfileContent, spec.BuildArgs, spec.VMConfig})
+	return string(b)
+}
+
+func (s *preparedStash) put(spec build.Spec, p *build.Prepared) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]*build.Prepared{}
+	}
+	s.m[stashKey(spec)] = p
+}
+
+func (s *preparedStash) take(spec build.Spec) *build.Prepared {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := stashKey(spec)
+	p := s.m[k]
+	delete(s.m, k)
+	return p
 }

@@ -35,6 +35,8 @@ type buildModel struct {
 	BuildID                types.String   `tfsdk:"build_id"`
 	BaseCommitID           types.String   `tfsdk:"base_commit_id"`
 	Layers                 types.List     `tfsdk:"layers"`
+	LayersCached           types.Int64    `tfsdk:"layers_cached"`
+	LayersToRun            types.Int64    `tfsdk:"layers_to_run"`
 	Image                  types.Object   `tfsdk:"image"`
 	Timeouts               timeouts.Value `tfsdk:"timeouts"`
 }
@@ -67,6 +69,9 @@ func (r *BuildResource) computeContextHash(ctx context.Context, config tfsdk.Con
 		diags.Append(dockerfileDiagnostics(err, attr)...)
 		return "", false, diags
 	}
+	if data := r.configuredData(); data != nil {
+		data.prepared.put(spec, prep)
+	}
 	return prep.ContextHash, true, diags
 }
 
@@ -85,6 +90,7 @@ func fillBuild(ctx context.Context, m *buildModel, buildID string, res *build.Re
 			Cached: types.BoolValue(l.Cached), Duration: types.StringValue(l.Duration.Round(time.Millisecond).String()),
 		})
 	}
+	m.LayersCached, m.LayersToRun = types.Int64Value(int64(res.Hits)), types.Int64Value(int64(res.Misses))
 	var d diag.Diagnostics
 	m.Layers, d = types.ListValueFrom(ctx, types.ObjectType{AttrTypes: layerAttrTypes}, layers)
 	diags.Append(d...)
@@ -115,6 +121,7 @@ func fillFailedBuild(ctx context.Context, m *buildModel, buildID string, res *bu
 func (m *buildModel) copyComputed(state buildModel) {
 	m.ID, m.CommitID, m.BuildID, m.BaseCommitID = state.ID, state.CommitID, state.BuildID, state.BaseCommitID
 	m.Layers, m.Image = state.Layers, state.Image
+	m.LayersCached, m.LayersToRun = state.LayersCached, state.LayersToRun
 }
 
 // importBuild writes what an existing commit can tell about the build that

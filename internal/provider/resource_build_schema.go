@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -134,10 +135,22 @@ func buildSchema(ctx context.Context, contextHash func(context.Context, tfsdk.Co
 				Computed: true, PlanModifiers: keep,
 			},
 			"layers": schema.ListNestedAttribute{
-				MarkdownDescription: "One entry per `RUN`/`COPY`/`ADD` of every stage built, in build order (or a single metadata layer when the target has none).",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.List{listplanmodifier.UseStateForUnknown()},
-				NestedObject:        schema.NestedAttributeObject{Attributes: layerAttributes()},
+				MarkdownDescription: "One entry per `RUN`/`COPY`/`ADD` of every stage built, in build order (or a single metadata layer when the target has none). " +
+					"For a build about to be created, the plan already holds every layer's `instruction` and `line`, and the `cache_key` of a first layer " +
+					"on the planned base; `cached` and `commit_id` are known after apply, because the layer cache may change before then.",
+				Computed:      true,
+				PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()},
+				NestedObject:  schema.NestedAttributeObject{Attributes: layerAttributes()},
+			},
+			"layers_cached": schema.Int64Attribute{
+				MarkdownDescription: "How many layers the build took from the layer cache. Unknown in the plan: the cache can change " +
+					"before the apply (the plan's warning predicts the count from the cache as it is at plan time).",
+				Computed: true, PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+			},
+			"layers_to_run": schema.Int64Attribute{
+				MarkdownDescription: "How many layers the build ran on a builder VM (0 for a fully cached build, which boots no VM). " +
+					"Unknown in the plan, like `layers_cached`.",
+				Computed: true, PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
 			},
 			"image": schema.SingleNestedAttribute{
 				MarkdownDescription: "Image metadata from `CMD`, `ENTRYPOINT`, `ENV`, `WORKDIR`, `USER`, `EXPOSE`, `LABEL`, `VOLUME`, `HEALTHCHECK`, `STOPSIGNAL` and `SHELL`, " +
@@ -156,7 +169,7 @@ func layerAttributes() map[string]schema.Attribute {
 	return map[string]schema.Attribute{
 		"instruction": schema.StringAttribute{Computed: true, MarkdownDescription: "The instruction as written."},
 		"line":        schema.Int64Attribute{Computed: true, MarkdownDescription: "Its first line in the Dockerfile."},
-		"cache_key":   schema.StringAttribute{Computed: true, MarkdownDescription: "The layer's cache key (`sha256:…`)."},
+		"cache_key":   schema.StringAttribute{Computed: true, MarkdownDescription: "The layer's cache key (`sha256:…`). It covers the commit below the layer, so in a plan only the first layer on the planned base has it."},
 		"commit_id":   schema.StringAttribute{Computed: true, MarkdownDescription: "The layer commit."},
 		"cached":      schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the layer came from the cache in the run that built it."},
 		"duration":    schema.StringAttribute{Computed: true, MarkdownDescription: "How long the step ran (`0s` when cached)."},

@@ -29,12 +29,16 @@ func commitIDValidators() []validator.String {
 	}
 }
 
-// refValidator checks "repo:tag" (local=true) or "[org/]repo:tag" references.
-type refValidator struct{ local bool }
+// refValidator checks "repo:tag" (local=true), "org/repo:tag" (public=true)
+// or "[org/]repo:tag" references.
+type refValidator struct{ local, public bool }
 
 func (v refValidator) Description(_ context.Context) string {
-	if v.local {
+	switch {
+	case v.local:
 		return "must be a reference of the form repo:tag"
+	case v.public:
+		return "must be a reference of the form org/repo:tag"
 	}
 	return "must be a reference of the form repo:tag or org/repo:tag"
 }
@@ -46,8 +50,11 @@ func (v refValidator) ValidateString(_ context.Context, req validator.StringRequ
 		return
 	}
 	parse := ref.Parse
-	if v.local {
+	switch {
+	case v.local:
 		parse = ref.ParseLocal
+	case v.public:
+		parse = ref.ParsePublic
 	}
 	if _, err := parse(req.ConfigValue.ValueString()); err != nil {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid reference", err.Error())

@@ -87,6 +87,19 @@ func ParseLocal(s string) (Ref, error) {
 	return r, nil
 }
 
+// ParsePublic reads "org/repo:tag", the form `vers repo fork` takes: a
+// repository of a named organisation.
+func ParsePublic(s string) (Ref, error) {
+	r, err := Parse(s)
+	if err != nil {
+		return Ref{}, err
+	}
+	if r.Org == "" {
+		return Ref{}, fmt.Errorf("reference %q names no organisation; write it as org/repo:tag, e.g. vers/base:latest", s)
+	}
+	return r, nil
+}
+
 // IsCommitID reports whether s looks like a commit id (a UUID).
 func IsCommitID(s string) bool {
 	_, err := uuid.Parse(s)

@@ -49,6 +49,18 @@ func TestParseLocalRejectsOrg(t *testing.T) {
 	}
 }
 
+func TestParsePublicNeedsOrg(t *testing.T) {
+	if _, err := ParsePublic("app:v1"); err == nil || !strings.Contains(err.Error(), "org/repo:tag") {
+		t.Fatalf("ParsePublic error = %v", err)
+	}
+	if _, err := ParsePublic("acme/app"); err == nil || !strings.Contains(err.Error(), "has no tag") {
+		t.Fatalf("ParsePublic error = %v", err)
+	}
+	if r, err := ParsePublic("acme/app:v1"); err != nil || r != (Ref{Org: "acme", Repo: "app", Tag: "v1"}) {
+		t.Fatalf("ParsePublic = %+v, %v", r, err)
+	}
+}
+
 func TestIsCommitID(t *testing.T) {
 	if !IsCommitID("3f2c1a9e-0b7d-4c55-9d2a-1e2f3a4b5c6d") {
 		t.Error("a UUID was not recognised")

@@ -33,9 +33,27 @@ type Endpoint struct {
 	URL, APIKey, SSHAddress, CAFile, VMDomain string
 }
 
-// EndpointOf describes an in-process versd.
+// EndpointOf describes an in-process versd, as its default organisation.
 func EndpointOf(s *versd.Server) Endpoint {
 	return Endpoint{URL: s.URL, APIKey: s.APIKey, SSHAddress: s.SSHAddress, CAFile: s.CAFile, VMDomain: s.VMDomain}
+}
+
+// EndpointOfOrg is EndpointOf acting as another organisation of the server
+// (one of versd.Options.Orgs); it fails the test for an unknown one.
+func EndpointOfOrg(t testing.TB, s *versd.Server, org string) Endpoint {
+	t.Helper()
+	ep := EndpointOf(s)
+	ep.APIKey = orgKey(t, s, org)
+	return ep
+}
+
+func orgKey(t testing.TB, s *versd.Server, org string) string {
+	t.Helper()
+	key, ok := s.KeyOf(org)
+	if !ok {
+		t.Fatalf("versd has no organisation %q with a key; add it to Options.Orgs", org)
+	}
+	return key
 }
 
 // RepoRoot is the repository this package is part of.
@@ -130,6 +148,17 @@ func WriteFiles(t testing.TB, dir string, files map[string]string) string {
 // gateway against versd's own CA, as a user's configuration would.
 func Client(t testing.TB, s *versd.Server, maxRetries int) *vers.Client {
 	t.Helper()
+	return clientWithKey(t, s, s.APIKey, maxRetries)
+}
+
+// ClientOfOrg is Client acting as another organisation of the server.
+func ClientOfOrg(t testing.TB, s *versd.Server, org string, maxRetries int) *vers.Client {
+	t.Helper()
+	return clientWithKey(t, s, orgKey(t, s, org), maxRetries)
+}
+
+func clientWithKey(t testing.TB, s *versd.Server, key string, maxRetries int) *vers.Client {
+	t.Helper()
 	pem, err := os.ReadFile(s.CAFile)
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +167,7 @@ func Client(t testing.TB, s *versd.Server, maxRetries int) *vers.Client {
 	if !pool.AppendCertsFromPEM(pem) {
 		t.Fatalf("no CA certificate in %s", s.CAFile)
 	}
-	c, err := vers.New(vers.Config{BaseURL: s.URL, APIKey: s.APIKey, VMDomain: s.VMDomain,
+	c, err := vers.New(vers.Config{BaseURL: s.URL, APIKey: key, VMDomain: s.VMDomain,
 		SSHAddress: s.SSHAddress, SSHRootCAs: pool, MaxRetries: maxRetries, UserAgent: "vers-tests"})
 	if err != nil {
 		t.Fatal(err)

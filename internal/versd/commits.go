@@ -31,6 +31,7 @@ func (s *Server) commit(ctx context.Context, vmID, commitID string, name, descri
 	} else if err != nil {
 		return store.Commit{}, err
 	}
+	// Callers checked the VM is the caller's; the commit is the VM's org's.
 	if commitID == "" {
 		var derived bool
 		commitID, derived = newObjectID(ctx, "commit")
@@ -64,7 +65,7 @@ func (s *Server) commit(ctx context.Context, vmID, commitID string, name, descri
 		return store.Commit{}, err
 	}
 	c := store.Commit{
-		ID: commitID, Name: *name, CreatedAt: store.Now(), Description: description,
+		ID: commitID, Org: vm.Org, Name: *name, CreatedAt: store.Now(), Description: description,
 		ParentVMID: &vm.ID, GrandparentCommitID: vm.ParentCommitID,
 		Layers: append(slices.Clone(vm.Layers), layerID), Config: vm.Config,
 	}
@@ -148,7 +149,7 @@ func checkText(field string, v *string, max int) error {
 
 func (s *Server) commitInfo(c store.Commit) vers.CommitInfo {
 	return vers.CommitInfo{
-		CommitID: c.ID, Name: c.Name, OwnerID: s.ownerID, CreatedAt: c.CreatedAt, IsPublic: c.IsPublic,
+		CommitID: c.ID, Name: c.Name, OwnerID: s.ownerID(c.Org), CreatedAt: c.CreatedAt, IsPublic: c.IsPublic,
 		Description: c.Description, ParentVMID: c.ParentVMID, GrandparentCommitID: c.GrandparentCommitID,
 	}
 }
@@ -174,7 +175,15 @@ func (s *Server) writeCommitPage(w http.ResponseWriter, r *http.Request, publicO
 	if err != nil {
 		return err
 	}
-	commits, total, err := s.db.ListCommits(r.Context(), publicOnly, limit, offset)
+	var commits []store.Commit
+	var total int64
+	if publicOnly {
+		// Public commits of every organisation: metadata only, as a
+		// commit of another organisation cannot be used (see getCommit).
+		commits, total, err = s.db.ListPublicCommits(r.Context(), limit, offset)
+	} else {
+		commits, total, err = s.db.ListCommits(r.Context(), callerOrg(r.Context()).id, limit, offset)
+	}
 	if err != nil {
 		return err
 	}
@@ -194,13 +203,17 @@ func (s *Server) listPublicCommits(w http.ResponseWriter, r *http.Request) error
 	return s.writeCommitPage(w, r, true)
 }
 
+// getCommit loads one of the caller's commits. Another organisation's
+// commit is "not found" even when marked public: is_public lists a commit
+// in /commits/public and nothing more; forking a public repository is how
+// another organisation's image is used.
 func (s *Server) getCommit(ctx context.Context, id string) (store.Commit, error) {
 	if err := checkID("commit id", id); err != nil {
 		return store.Commit{}, err
 	}
 	c, err := s.db.GetCommit(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return c, notFound("Commit not found")
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Org != callerOrg(ctx).id) {
+		return store.Commit{}, notFound("Commit not found")
 	}
 	return c, err
 }
@@ -275,7 +288,7 @@ func (s *Server) commitParents(w http.ResponseWriter, r *http.Request) error {
 	seen := map[string]bool{}
 	for {
 		out = append(out, vers.CommitEntity{
-			ID: c.ID, Name: c.Name, OwnerID: s.ownerID, CreatedAt: c.CreatedAt, IsPublic: c.IsPublic,
+			ID: c.ID, Name: c.Name, OwnerID: s.ownerID(c.Org), CreatedAt: c.CreatedAt, IsPublic: c.IsPublic,
 			Description: c.Description, ParentVMID: c.ParentVMID, GrandparentCommitID: c.GrandparentCommitID,
 		})
 		seen[c.ID] = true
@@ -283,8 +296,10 @@ func (s *Server) commitParents(w http.ResponseWriter, r *http.Request) error {
 			break
 		}
 		next, err := s.db.GetCommit(r.Context(), *c.GrandparentCommitID)
-		if errors.Is(err, store.ErrNotFound) {
-			break // an ancestor was deleted: the chain ends there
+		if errors.Is(err, store.ErrNotFound) || (err == nil && next.Org != c.Org) {
+			// An ancestor was deleted, or belongs to another organisation
+			// (a fork's source): the chain the caller may see ends here.
+			break
 		} else if err != nil {
 			return fmt.Errorf("reading commit %s: %w", *c.GrandparentCommitID, err)
 		}

@@ -12,7 +12,8 @@ import (
 	"github.com/vers-sh/terraform-provider-vers/internal/versd/store"
 )
 
-// Account environment variables (GET/PUT /env_vars, DELETE /env_vars/{key}).
+// Account environment variables (GET/PUT /env_vars, DELETE /env_vars/{key}),
+// one set per organisation.
 // They live in the metadata database only: every command versd starts in a
 // VM (HTTP exec, SSH exec and shells) gets the values current at its start,
 // under the request's own env. Nothing is written into the VM's filesystem,
@@ -37,7 +38,7 @@ func validEnvName(name string) error {
 }
 
 func (s *Server) listEnvVars(w http.ResponseWriter, r *http.Request) error {
-	vars, err := s.db.EnvVars(r.Context())
+	vars, err := s.db.EnvVars(r.Context(), callerOrg(r.Context()).id)
 	if err != nil {
 		return err
 	}
@@ -62,7 +63,8 @@ func (s *Server) setEnvVars(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("env var %s: the value must be at most %d bytes without NUL characters", name, maxEnvValueBytes)
 		}
 	}
-	current, err := s.db.EnvVars(r.Context())
+	org := callerOrg(r.Context()).id
+	current, err := s.db.EnvVars(r.Context(), org)
 	if err != nil {
 		return err
 	}
@@ -74,7 +76,7 @@ func (s *Server) setEnvVars(w http.ResponseWriter, r *http.Request) error {
 	if len(after) > maxEnvVars {
 		return badRequest("an account holds at most %d env vars; this request would leave %d", maxEnvVars, len(after))
 	}
-	vars, err := s.db.SetEnvVars(r.Context(), req.Vars, req.Replace)
+	vars, err := s.db.SetEnvVars(r.Context(), org, req.Vars, req.Replace)
 	if err != nil {
 		return err
 	}
@@ -87,7 +89,7 @@ func (s *Server) deleteEnvVar(w http.ResponseWriter, r *http.Request) error {
 	if err := validEnvName(name); err != nil {
 		return err
 	}
-	if err := s.db.DeleteEnvVar(r.Context(), name); err != nil {
+	if err := s.db.DeleteEnvVar(r.Context(), callerOrg(r.Context()).id, name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("env var %s not found", name)
 		}
@@ -97,10 +99,10 @@ func (s *Server) deleteEnvVar(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// withAccountEnv returns the account's variables overlaid with the
-// command's own env, which wins.
-func (s *Server) withAccountEnv(ctx context.Context, env map[string]string) (map[string]string, error) {
-	vars, err := s.db.EnvVars(ctx)
+// withAccountEnv returns the variables of the VM's organisation overlaid
+// with the command's own env, which wins.
+func (s *Server) withAccountEnv(ctx context.Context, vm store.VM, env map[string]string) (map[string]string, error) {
+	vars, err := s.db.EnvVars(ctx, vm.Org)
 	if err != nil {
 		return nil, err
 	}

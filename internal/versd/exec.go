@@ -51,7 +51,7 @@ func (s *Server) startExec(r *http.Request, vm store.VM, req vers.ExecRequest) (
 	if err := s.checkWorkingDir(r.Context(), vm, req.WorkingDir); err != nil {
 		return nil, err
 	}
-	env, err := s.withAccountEnv(r.Context(), req.Env)
+	env, err := s.withAccountEnv(r.Context(), vm, req.Env)
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,7 @@ func TestResetAfterActsAndReplays(t *testing.T) {
 		resp.Body.Close()
 		t.Fatalf("reset-after answered %d", resp.StatusCode)
 	}
-	repo, err := s.db.GetRepo(t.Context(), "app")
+	repo, err := s.db.GetRepo(t.Context(), "", "app")
 	if err != nil {
 		t.Fatalf("the handler did not act before the reset: %v", err)
 	}

@@ -238,7 +238,7 @@ func (s *Server) lookupVM(vmID string) (*sshgw.VMTarget, error) {
 			return s.vms.SFTP(ctx, vm.ID)
 		},
 		Exec: func(ctx context.Context, p *sshgw.Process) (int, error) {
-			return s.sshExec(ctx, vm.ID, p)
+			return s.sshExec(ctx, vm, p)
 		},
 		Dial: func(ctx context.Context, host string, port int) (net.Conn, error) {
 			return s.vms.Dial(ctx, vm.ID, host, port)
@@ -248,8 +248,8 @@ func (s *Server) lookupVM(vmID string) (*sshgw.VMTarget, error) {
 
 // sshExec runs an SSH session's command (through sh -c) or login shell in
 // the VM, with the account's env vars under the client's env requests.
-func (s *Server) sshExec(ctx context.Context, vmID string, p *sshgw.Process) (int, error) {
-	env, err := s.withAccountEnv(ctx, p.Env)
+func (s *Server) sshExec(ctx context.Context, vm store.VM, p *sshgw.Process) (int, error) {
+	env, err := s.withAccountEnv(ctx, vm, p.Env)
 	if err != nil {
 		return -1, err
 	}
@@ -260,7 +260,7 @@ func (s *Server) sshExec(ctx context.Context, vmID string, p *sshgw.Process) (in
 	if p.TTY != nil {
 		spec.TTY = &ttySpec{Term: p.TTY.Term, Rows: clampUint16(p.TTY.Rows), Cols: clampUint16(p.TTY.Cols)}
 	}
-	return s.vms.Exec(ctx, vmID, spec, p.Stdin, p.Stdout, p.Stderr)
+	return s.vms.Exec(ctx, vm.ID, spec, p.Stdin, p.Stdout, p.Stderr)
 }
 
 // loginShell starts bash when the image has it, else sh, as a login shell

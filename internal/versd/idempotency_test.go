@@ -65,7 +65,7 @@ func TestDerivedCommitOfAnotherVMIsAConflict(t *testing.T) {
 	s := startTest(t, "")
 	c := newClient(t, s)
 	victimVM, attackerVM := c.newRoot(), c.newRoot()
-	scope := s.idempotencyScope("k", requestHash("POST", "/x", nil))
+	scope := s.idempotencyScope(context.Background(), "k", requestHash("POST", "/x", nil))
 	planted, _ := newObjectID(withIdempotencyScope(context.Background(), scope), "commit")
 	c.commit(attackerVM, map[string]any{"commit_id": planted})
 	_, err := s.commit(withIdempotencyScope(context.Background(), scope), victimVM, "", nil, nil, false)
@@ -80,10 +80,10 @@ func TestDerivedCommitOfAnotherVMIsAConflict(t *testing.T) {
 func TestDerivedIDsDependOnSecretAndBody(t *testing.T) {
 	a, b := startTest(t, ""), startTest(t, "")
 	h1, h2 := requestHash("POST", "/p", []byte("1")), requestHash("POST", "/p", []byte("2"))
-	if a.idempotencyScope("k", h1) == b.idempotencyScope("k", h1) {
+	if a.idempotencyScope(context.Background(), "k", h1) == b.idempotencyScope(context.Background(), "k", h1) {
 		t.Fatal("two servers derive the same scope: the secret is not used")
 	}
-	if a.idempotencyScope("k", h1) == a.idempotencyScope("k", h2) {
+	if a.idempotencyScope(context.Background(), "k", h1) == a.idempotencyScope(context.Background(), "k", h2) {
 		t.Fatal("two bodies derive the same scope")
 	}
 }

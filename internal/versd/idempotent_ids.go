@@ -87,9 +87,9 @@ func requestHash(method, path string, body []byte) string {
 
 // idempotencyScope is the secret-keyed MAC of the principal, the key and the
 // request it is bound to.
-func (s *Server) idempotencyScope(key, reqHash string) string {
+func (s *Server) idempotencyScope(ctx context.Context, key, reqHash string) string {
 	m := hmac.New(sha256.New, s.idemSecret)
-	principal := sha256.Sum256([]byte(s.APIKey))
+	principal := sha256.Sum256([]byte(callerOrg(ctx).key))
 	m.Write(principal[:])
 	fmt.Fprintf(m, "\x00%s\x00%s", key, reqHash)
 	return hex.EncodeToString(m.Sum(nil))

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -113,25 +112,27 @@ func routeName(info *requestInfo, r *http.Request) string {
 	return r.Method + " (unmatched)"
 }
 
-// authenticate checks the bearer key in constant time on /api/v1.
+// authenticate checks the bearer key in constant time on /api/v1 and puts
+// the key's organisation into the request context.
 func (s *Server) authenticate(next http.Handler) http.Handler {
-	want := []byte("Bearer " + s.APIKey)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/api/") {
 			next.ServeHTTP(w, r)
 			return
 		}
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
+		got := r.Header.Get("Authorization")
+		key, hasBearer := strings.CutPrefix(got, "Bearer ")
+		o := s.orgForKey(key)
+		if !hasBearer || o == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="versd"`)
 			msg := "invalid API key"
-			if len(got) == 0 {
+			if got == "" {
 				msg = "missing API key: send Authorization: Bearer <key> (versd prints its key on start)"
 			}
 			writeError(w, errorf(http.StatusUnauthorized, "%s", msg))
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(withOrg(r.Context(), o)))
 	})
 }
 
@@ -243,6 +244,11 @@ func (s *Server) idempotent(h http.HandlerFunc) http.HandlerFunc {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		route := r.Method + " " + r.URL.Path
+		if o := callerOrg(r.Context()); o.id != "" {
+			// Keys are per organisation: the same key sent by two orgs is
+			// two requests. The default org keeps the records it had.
+			route = o.id + " " + route
+		}
 		reqHash := requestHash(r.Method, r.URL.Path, body)
 		unlock := s.idemKeys.lock(route + "\x00" + key)
 		defer unlock()
@@ -265,7 +271,7 @@ func (s *Server) idempotent(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		buf := newBufferedResponse()
-		h(buf, r.WithContext(withIdempotencyScope(r.Context(), s.idempotencyScope(key, reqHash))))
+		h(buf, r.WithContext(withIdempotencyScope(r.Context(), s.idempotencyScope(r.Context(), key, reqHash))))
 		if buf.status < 500 {
 			rec := store.Idempotent{RequestHash: reqHash, Status: buf.status, ContentType: buf.header.Get("Content-Type"), Body: buf.body.Bytes()}
 			if err := s.db.PutIdempotent(context.WithoutCancel(r.Context()), key, route, rec, store.Now()); err != nil {

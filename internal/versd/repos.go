@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sort"
 
 	"github.com/google/uuid"
 
-	"github.com/vers-sh/terraform-provider-vers/internal/ref"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 	"github.com/vers-sh/terraform-provider-vers/internal/versd/store"
 )
@@ -29,7 +29,7 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) error {
 	if err := checkText("description", req.Description, maxDescriptionLen); err != nil {
 		return err
 	}
-	repo := store.Repo{ID: uuid.NewString(), Name: *req.Name, Description: req.Description, CreatedAt: store.Now()}
+	repo := store.Repo{ID: uuid.NewString(), Org: callerOrg(r.Context()).id, Name: *req.Name, Description: req.Description, CreatedAt: store.Now()}
 	if err := s.db.CreateRepo(r.Context(), repo); errors.Is(err, store.ErrConflict) {
 		return conflict("Repository %s already exists in organization", repo.Name)
 	} else if err != nil {
@@ -44,7 +44,7 @@ func repoInfo(r store.Repo) vers.RepositoryInfo {
 }
 
 func (s *Server) listRepos(w http.ResponseWriter, r *http.Request) error {
-	repos, err := s.db.ListRepos(r.Context(), false)
+	repos, err := s.db.ListRepos(r.Context(), callerOrg(r.Context()).id)
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (s *Server) getRepoRecord(ctx context.Context, name string) (store.Repo, er
 	if err := checkName("repository name", name); err != nil {
 		return store.Repo{}, err
 	}
-	repo, err := s.db.GetRepo(ctx, name)
+	repo, err := s.db.GetRepo(ctx, callerOrg(ctx).id, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return repo, notFound("Repository not found: %s", name)
 	}
@@ -82,7 +82,7 @@ func (s *Server) deleteRepo(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.DeleteRepo(r.Context(), repo.Name); errors.Is(err, store.ErrNotFound) {
+	if err := s.db.DeleteRepo(r.Context(), repo.Org, repo.Name); errors.Is(err, store.ErrNotFound) {
 		return notFound("Repository not found: %s", repo.Name)
 	} else if err != nil {
 		return err
@@ -105,7 +105,7 @@ func (s *Server) setRepoVisibility(w http.ResponseWriter, r *http.Request) error
 	if req.IsPublic == nil {
 		return badRequest("is_public is required")
 	}
-	if err := s.db.SetRepoVisibility(r.Context(), repo.Name, *req.IsPublic); err != nil {
+	if err := s.db.SetRepoVisibility(r.Context(), repo.Org, repo.Name, *req.IsPublic); err != nil {
 		return err
 	}
 	writeNoContent(w)
@@ -126,7 +126,7 @@ func (s *Server) createRepoTag(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t.RepoID = repo.ID
+	t.Org, t.RepoID = repo.Org, repo.ID
 	if err := s.db.CreateTag(r.Context(), t); err != nil {
 		return createTagErr(err, "repository "+repo.Name)
 	}
@@ -135,7 +135,7 @@ func (s *Server) createRepoTag(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) writeRepoTags(w http.ResponseWriter, r *http.Request, repo store.Repo) error {
-	tags, err := s.db.ListTags(r.Context(), repo.ID)
+	tags, err := s.db.ListTags(r.Context(), repo.Org, repo.ID)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func (s *Server) getRepoTagRecord(ctx context.Context, repo store.Repo, name str
 	if err := checkName("tag name", name); err != nil {
 		return store.Tag{}, err
 	}
-	t, err := s.db.GetTag(ctx, repo.ID, name)
+	t, err := s.db.GetTag(ctx, repo.Org, repo.ID, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return t, notFound("Tag not found: %s:%s", repo.Name, name)
 	}
@@ -192,7 +192,7 @@ func (s *Server) updateRepoTag(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.UpdateTag(r.Context(), repo.ID, t.Name, u, store.Now()); err != nil {
+	if err := s.db.UpdateTag(r.Context(), repo.Org, repo.ID, t.Name, u, store.Now()); err != nil {
 		return updateTagErr(err)
 	}
 	writeNoContent(w)
@@ -208,7 +208,7 @@ func (s *Server) deleteRepoTag(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.DeleteTag(r.Context(), repo.ID, t.Name); err != nil {
+	if err := s.db.DeleteTag(r.Context(), repo.Org, repo.ID, t.Name); err != nil {
 		return updateTagErr(err)
 	}
 	writeNoContent(w)
@@ -217,9 +217,10 @@ func (s *Server) deleteRepoTag(w http.ResponseWriter, r *http.Request) error {
 
 // forkRepo follows the documented flow: boot a VM from the source tag's
 // commit, commit it again, then create (or reuse) the target repository and
-// tag. The new VM is left running and belongs to the caller (vers-api.md
-// §2.4). A source in this server's own org needs no public flag; another
-// org does not exist here.
+// tag, all in the caller's organisation. The new VM is left running and
+// belongs to the caller (vers-api.md §2.4). The source may be any of the
+// caller's own repositories, or another organisation's public one; only
+// the repository's visibility counts, not the commit's is_public.
 func (s *Server) forkRepo(w http.ResponseWriter, r *http.Request) error {
 	var req vers.ForkRepositoryRequest
 	if err := decodeJSON(r, &req, false); err != nil {
@@ -239,18 +240,24 @@ func (s *Server) forkRepo(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	src, err := s.resolveRepoTag(ctx, ref.Ref{Org: req.SourceOrg, Repo: req.SourceRepo, Tag: req.SourceTag})
+	caller := callerOrg(ctx)
+	srcRepo, err := s.visibleRepo(ctx, req.SourceOrg, req.SourceRepo, false)
 	if err != nil {
 		return err
 	}
-	target, err := s.db.GetRepo(ctx, req.RepoName)
-	if err == nil {
-		if _, err := s.db.GetTag(ctx, target.ID, req.TagName); err == nil {
+	src, err := s.getRepoTagRecord(ctx, srcRepo, req.SourceTag)
+	if err != nil {
+		return err
+	}
+	if target, err := s.db.GetRepo(ctx, caller.id, req.RepoName); err == nil {
+		if _, err := s.db.GetTag(ctx, caller.id, target.ID, req.TagName); err == nil {
 			return conflict("Tag name already exists in repository %s", req.RepoName)
 		}
 	}
-	srcCommit, err := s.resolveCommit(ctx, src.CommitID, "", "")
-	if err != nil {
+	srcCommit, err := s.db.GetCommit(ctx, src.CommitID)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("Commit not found")
+	} else if err != nil {
 		return err
 	}
 	vmID, err := s.createVM(ctx, vmSpec{layers: srcCommit.Layers, parentCommitID: &srcCommit.ID, config: srcCommit.Config})
@@ -262,12 +269,12 @@ func (s *Server) forkRepo(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	target, err = s.db.EnsureRepo(ctx, store.Repo{ID: uuid.NewString(), Name: req.RepoName, CreatedAt: store.Now()})
+	target, err := s.db.EnsureRepo(ctx, store.Repo{ID: uuid.NewString(), Org: caller.id, Name: req.RepoName, CreatedAt: store.Now()})
 	if err != nil {
 		return err
 	}
 	now := store.Now()
-	tag := store.Tag{ID: uuid.NewString(), RepoID: target.ID, Name: req.TagName, CommitID: c.ID, CreatedAt: now, UpdatedAt: now}
+	tag := store.Tag{ID: uuid.NewString(), Org: caller.id, RepoID: target.ID, Name: req.TagName, CommitID: c.ID, CreatedAt: now, UpdatedAt: now}
 	if err := s.db.CreateTag(ctx, tag); err != nil {
 		return createTagErr(err, "repository "+target.Name)
 	}
@@ -276,15 +283,43 @@ func (s *Server) forkRepo(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Public repositories: only this server's organisation exists.
+// visibleRepo finds orgName/name as the caller may see it: any of its own
+// repositories (unless publicOnly), another organisation's only when public.
+// Everything else, an unknown organisation included, is the same 404.
+func (s *Server) visibleRepo(ctx context.Context, orgName, name string, publicOnly bool) (store.Repo, error) {
+	if err := checkName("organisation", orgName); err != nil {
+		return store.Repo{}, err
+	}
+	if err := checkName("repository name", name); err != nil {
+		return store.Repo{}, err
+	}
+	missing := notFound("Repository not found: %s/%s", orgName, name)
+	o := s.orgsByName[orgName]
+	if o == nil {
+		return store.Repo{}, missing
+	}
+	repo, err := s.db.GetRepo(ctx, o.id, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Repo{}, missing
+	} else if err != nil {
+		return store.Repo{}, err
+	}
+	if !repo.IsPublic && (publicOnly || o != callerOrg(ctx)) {
+		return store.Repo{}, missing
+	}
+	return repo, nil
+}
+
+// Public repositories, of every organisation.
 
 func (s *Server) publicRepoInfo(r store.Repo) vers.PublicRepositoryInfo {
-	return vers.PublicRepositoryInfo{RepoID: r.ID, Name: r.Name, OrgName: s.opts.OrgName,
-		FullName: s.opts.OrgName + "/" + r.Name, CreatedAt: r.CreatedAt, Description: r.Description}
+	org := s.orgName(r.Org)
+	return vers.PublicRepositoryInfo{RepoID: r.ID, Name: r.Name, OrgName: org,
+		FullName: org + "/" + r.Name, CreatedAt: r.CreatedAt, Description: r.Description}
 }
 
 func (s *Server) listPublicRepos(w http.ResponseWriter, r *http.Request) error {
-	repos, err := s.db.ListRepos(r.Context(), true)
+	repos, err := s.db.ListPublicRepos(r.Context())
 	if err != nil {
 		return err
 	}
@@ -292,22 +327,13 @@ func (s *Server) listPublicRepos(w http.ResponseWriter, r *http.Request) error {
 	for _, repo := range repos {
 		out.Repositories = append(out.Repositories, s.publicRepoInfo(repo))
 	}
+	sort.Slice(out.Repositories, func(i, j int) bool { return out.Repositories[i].FullName < out.Repositories[j].FullName })
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) getPublicRepoRecord(ctx context.Context, org, name string) (store.Repo, error) {
-	if err := checkName("organisation", org); err != nil {
-		return store.Repo{}, err
-	}
-	repo, err := s.getRepoRecord(ctx, name)
-	if err != nil {
-		return repo, err
-	}
-	if org != s.opts.OrgName || !repo.IsPublic {
-		return store.Repo{}, notFound("Repository not found: %s/%s", org, name)
-	}
-	return repo, nil
+	return s.visibleRepo(ctx, org, name, true)
 }
 
 func (s *Server) getPublicRepo(w http.ResponseWriter, r *http.Request) error {

@@ -22,7 +22,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/versd/sshgw"
@@ -43,7 +42,11 @@ type Options struct {
 	VMDomain   string // default DefaultVMDomain
 	BaseRootfs string // directory or tarball for new_root; empty = busybox
 	Runtime    string // OCI runtime binary that runs VMs; empty = runc on PATH
-	OrgName    string // default "local"; public repositories are org/repo
+	OrgName    string // the default organisation (APIKey's); default "local"
+	// Orgs are more organisations, one API key each; objects are private
+	// to their organisation. BuiltinOrg exists always (it publishes the
+	// base image) and has a key only if listed here.
+	Orgs []OrgKey
 	// APIHost, when set, is the host name VERS_URL advertises instead of
 	// the listen address. The official CLI derives VM host names from it:
 	// api.X gives <vm>.vm.X, so "api.versd.localhost" pairs with the
@@ -83,8 +86,10 @@ type Server struct {
 	http    *http.Server
 	faults  *faultInjector
 	hosts   *hostsFile // nil unless Options.HostsFile
-	ownerID string
 	sshPort int
+
+	orgs       []*org // the default organisation first
+	orgsByName map[string]*org
 
 	// layerMu orders layer creation against garbage collection: commits and
 	// VM starts hold it shared, GC holds it exclusively, so GC never sees a
@@ -165,8 +170,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if s.db, err = store.Open(filepath.Join(dataDir, "versd.db")); err != nil {
 		return nil, fmt.Errorf("versd: %w", err)
 	}
-	if s.ownerID, err = s.db.SetMetaIfAbsent(ctx, "owner_id", uuid.NewString()); err != nil {
-		return nil, fmt.Errorf("versd: %w", err)
+	if err := s.setupOrgs(ctx); err != nil {
+		return nil, err
 	}
 	s.spoolDir = filepath.Join(dataDir, "spool")
 	if err := os.MkdirAll(s.spoolDir, 0o700); err != nil {
@@ -185,6 +190,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	if err := s.restoreVMs(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.publishBaseImage(ctx); err != nil {
 		return nil, err
 	}
 	s.collectLayers(ctx)

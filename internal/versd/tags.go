@@ -97,6 +97,7 @@ func (s *Server) createCommitTag(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	t.Org = callerOrg(r.Context()).id
 	if err := s.db.CreateTag(r.Context(), t); err != nil {
 		return createTagErr(err, "organization")
 	}
@@ -105,7 +106,7 @@ func (s *Server) createCommitTag(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listCommitTags(w http.ResponseWriter, r *http.Request) error {
-	tags, err := s.db.ListTags(r.Context(), "")
+	tags, err := s.db.ListTags(r.Context(), callerOrg(r.Context()).id, "")
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func (s *Server) getCommitTagRecord(ctx context.Context, name string) (store.Tag
 	if err := checkName("tag name", name); err != nil {
 		return store.Tag{}, err
 	}
-	t, err := s.db.GetTag(ctx, "", name)
+	t, err := s.db.GetTag(ctx, callerOrg(ctx).id, "", name)
 	if errors.Is(err, store.ErrNotFound) {
 		return t, notFound("Tag not found")
 	}
@@ -146,7 +147,7 @@ func (s *Server) updateCommitTag(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.UpdateTag(r.Context(), "", t.Name, u, store.Now()); err != nil {
+	if err := s.db.UpdateTag(r.Context(), t.Org, "", t.Name, u, store.Now()); err != nil {
 		return updateTagErr(err)
 	}
 	writeNoContent(w)
@@ -158,7 +159,7 @@ func (s *Server) deleteCommitTag(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.DeleteTag(r.Context(), "", t.Name); err != nil {
+	if err := s.db.DeleteTag(r.Context(), t.Org, "", t.Name); err != nil {
 		return updateTagErr(err)
 	}
 	writeNoContent(w)

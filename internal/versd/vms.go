@@ -47,8 +47,8 @@ func (s *Server) getVM(ctx context.Context, id string) (store.VM, error) {
 		return store.VM{}, err
 	}
 	vm, err := s.db.GetVM(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return vm, notFound("VM not found")
+	if errors.Is(err, store.ErrNotFound) || (err == nil && vm.Org != callerOrg(ctx).id) {
+		return store.VM{}, notFound("VM not found")
 	}
 	return vm, err
 }
@@ -62,7 +62,8 @@ type vmSpec struct {
 	labels          map[string]string
 }
 
-// createVM records a VM and starts it. The record comes first so that a
+// createVM records a VM of the caller's organisation and starts it. The
+// record comes first so that a
 // crash in between leaves a VM the next Start brings up, never a running
 // sandbox nobody knows about.
 func (s *Server) createVM(ctx context.Context, spec vmSpec) (string, error) {
@@ -74,7 +75,7 @@ func (s *Server) createVM(ctx context.Context, spec vmSpec) (string, error) {
 	if derived {
 		// A retry of a request whose response was lost to a crash: the VM
 		// it created is recorded (and was restarted with versd).
-		if _, err := s.db.GetVM(ctx, id); err == nil {
+		if vm, err := s.db.GetVM(ctx, id); err == nil && vm.Org == callerOrg(ctx).id {
 			s.logf("versd: VM %s already created by an earlier attempt of this request", id)
 			return id, nil
 		}
@@ -85,7 +86,7 @@ func (s *Server) createVM(ctx context.Context, spec vmSpec) (string, error) {
 	}
 	n++ // 10.0.0.1 is the imaginary gateway
 	vm := store.VM{
-		ID: id, CreatedAt: store.Now(), State: vers.VMStateRunning,
+		ID: id, Org: callerOrg(ctx).id, CreatedAt: store.Now(), State: vers.VMStateRunning,
 		Labels: spec.labels, IP: fmt.Sprintf("10.%d.%d.%d", (n>>16)&255, (n>>8)&255, n&255),
 		ParentCommitID: spec.parentCommitID, GrandparentVMID: spec.grandparentVMID,
 		Layers: spec.layers, SSHKey: string(keyPEM), Config: spec.config,
@@ -111,16 +112,19 @@ func (s *Server) listVMs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	org := callerOrg(r.Context()).id
 	out := make([]vers.VM, 0, len(vms))
 	for _, vm := range vms {
-		out = append(out, s.vmInfo(vm))
+		if vm.Org == org {
+			out = append(out, s.vmInfo(vm))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) vmInfo(vm store.VM) vers.VM {
-	return vers.VM{VMID: vm.ID, OwnerID: s.ownerID, CreatedAt: vm.CreatedAt, State: s.liveState(vm), Labels: vm.Labels}
+	return vers.VM{VMID: vm.ID, OwnerID: s.ownerID(vm.Org), CreatedAt: vm.CreatedAt, State: s.liveState(vm), Labels: vm.Labels}
 }
 
 // liveState is the recorded state, or "dead" when the VM's init exited on
@@ -226,7 +230,7 @@ func (s *Server) resolveCommit(ctx context.Context, commitID, tagName, refText s
 		if err := checkName("tag name", tagName); err != nil {
 			return store.Commit{}, err
 		}
-		t, err := s.db.GetTag(ctx, "", tagName)
+		t, err := s.db.GetTag(ctx, callerOrg(ctx).id, "", tagName)
 		if errors.Is(err, store.ErrNotFound) {
 			return store.Commit{}, notFound("Tag not found: %s", tagName)
 		} else if err != nil {
@@ -249,25 +253,29 @@ func (s *Server) resolveCommit(ctx context.Context, commitID, tagName, refText s
 		}
 	}
 	c, err := s.db.GetCommit(ctx, commitID)
-	if errors.Is(err, store.ErrNotFound) {
-		return c, notFound("Commit not found: %s", commitID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Org != callerOrg(ctx).id) {
+		// Commits are private to their organisation, even public ones.
+		return store.Commit{}, notFound("Commit not found: %s", commitID)
 	}
 	return c, err
 }
 
-// resolveRepoTag looks up repo:tag, or org/repo:tag of a public repository
-// of this server's organisation (one org per server).
+// resolveRepoTag looks up repo:tag of the caller's organisation, or
+// org/repo:tag of a public repository of it. Another organisation's
+// repository is not found even when public: its commits are private, and a
+// fork is how to use them.
 func (s *Server) resolveRepoTag(ctx context.Context, rf ref.Ref) (store.Tag, error) {
-	if rf.Org != "" && rf.Org != s.opts.OrgName {
-		return store.Tag{}, notFound("organisation %q not found (this versd serves only %q)", rf.Org, s.opts.OrgName)
+	caller := callerOrg(ctx)
+	if rf.Org != "" && rf.Org != caller.name {
+		return store.Tag{}, notFound("Repository not found: %s/%s (another organisation's image is used by forking it: POST /api/v1/repositories/fork)", rf.Org, rf.Repo)
 	}
-	repo, err := s.db.GetRepo(ctx, rf.Repo)
+	repo, err := s.db.GetRepo(ctx, caller.id, rf.Repo)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && rf.Org != "" && !repo.IsPublic) {
 		return store.Tag{}, notFound("Repository not found: %s", rf.Repo)
 	} else if err != nil {
 		return store.Tag{}, err
 	}
-	t, err := s.db.GetTag(ctx, repo.ID, rf.Tag)
+	t, err := s.db.GetTag(ctx, repo.Org, repo.ID, rf.Tag)
 	if errors.Is(err, store.ErrNotFound) {
 		return t, notFound("Tag not found: %s", rf.String())
 	}
@@ -348,13 +356,14 @@ func (s *Server) branchAuto(w http.ResponseWriter, r *http.Request) error {
 	if err := checkID("VM or commit id", id); err != nil {
 		return err
 	}
-	if vm, err := s.db.GetVM(r.Context(), id); err == nil {
+	org := callerOrg(r.Context()).id
+	if vm, err := s.db.GetVM(r.Context(), id); err == nil && vm.Org == org {
 		return s.branchVM(w, r, vm)
-	} else if !errors.Is(err, store.ErrNotFound) {
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	c, err := s.db.GetCommit(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Org != org) {
 		return notFound("no VM or commit with id %s", id)
 	} else if err != nil {
 		return err
@@ -437,7 +446,7 @@ func (s *Server) vmMetadata(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, vers.VMMetadata{
-		VMID: vm.ID, OwnerID: s.ownerID, CreatedAt: vm.CreatedAt, State: s.liveState(vm), IP: vm.IP,
+		VMID: vm.ID, OwnerID: s.ownerID(vm.Org), CreatedAt: vm.CreatedAt, State: s.liveState(vm), IP: vm.IP,
 		ParentCommitID: vm.ParentCommitID, GrandparentVMID: vm.GrandparentVMID,
 	})
 	return nil

@@ -43,7 +43,9 @@ func run() error {
 		official   = flag.Bool("official-cli", false, "serve the unmodified official vers CLI: SSH gateway on 127.0.0.1:443 (unless --ssh-listen is given) and VERS_URL under api.<domain without vm.>, from which the CLI derives <vm>.<vm-domain>")
 		manage     = flag.Bool("manage-hosts", false, "keep a marked block in the hosts file mapping the API host and every live VM's <vm>.<vm-domain> to 127.0.0.1; removed at exit")
 		hostsFile  = flag.String("hosts-file", "/etc/hosts", "hosts file that --manage-hosts edits")
+		orgsFile   = flag.String("orgs-file", "", "file of more organisations, one per line: ORG_NAME API_KEY (# comments); must not be readable by group or others. Objects are private to their organisation")
 	)
+	flag.StringVar(&opts.OrgName, "org-name", "local", "name of the default organisation, whose key is --api-key-file / $VERSD_API_KEY / the generated one")
 	flag.StringVar(&opts.Listen, "listen", "127.0.0.1:8787", "HTTP API address")
 	flag.StringVar(&opts.SSHListen, "ssh-listen", "127.0.0.1:8443", "SSH-over-TLS gateway address")
 	flag.StringVar(&opts.DataDir, "data", "./.versd", "data directory: metadata database, layers, CA")
@@ -101,6 +103,11 @@ func run() error {
 	if opts.APIKey, err = resolveAPIKey(*apiKey, opts.DataDir); err != nil {
 		return err
 	}
+	if *orgsFile != "" {
+		if opts.Orgs, err = readOrgsFile(*orgsFile); err != nil {
+			return err
+		}
+	}
 	opts.Logf = logger.Printf
 	if *quiet {
 		opts.Logf = func(format string, args ...any) {
@@ -117,6 +124,14 @@ func run() error {
 		return err
 	}
 	fmt.Printf("# versd is listening; paste these lines into your shell:\n%s", srv.EnvExports())
+	if len(opts.Orgs) > 0 {
+		names := []string{}
+		for _, o := range opts.Orgs {
+			names = append(names, o.Name)
+		}
+		// Names only: the keys are in the orgs file and nowhere else.
+		logger.Printf("versd: organisations: %s (the exports above), %s (keys in %s)", opts.OrgName, strings.Join(names, ", "), *orgsFile)
+	}
 	if *official {
 		if _, port, _ := net.SplitHostPort(srv.SSHAddress); port != "443" {
 			logger.Printf("versd: warning: the official CLI dials port 443, but the gateway listens on %s", srv.SSHAddress)
@@ -184,4 +199,39 @@ func resolveAPIKey(flagKey, dataDir string) (string, error) {
 		return "", fmt.Errorf("storing the generated API key: %w", err)
 	}
 	return key, nil
+}
+
+// readOrgsFile reads --orgs-file: one organisation per line, "ORG_NAME
+// API_KEY", blank lines and # comments ignored. Keys live in a file rather
+// than on the command line, where every local user could read them in
+// /proc/<pid>/cmdline; like ssh with its keys, a file group or others may
+// read is refused. Errors name lines and organisations, never a key.
+func readOrgsFile(path string) ([]versd.OrgKey, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("--orgs-file: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("--orgs-file %s holds API keys but its mode is %04o; make it private with chmod 600 %s", path, st.Mode().Perm(), path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--orgs-file: %w", err)
+	}
+	var orgs []versd.OrgKey
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) != 2 {
+			return nil, fmt.Errorf("--orgs-file %s line %d: want ORG_NAME API_KEY (two fields), got %d fields", path, i+1, len(fields))
+		}
+		orgs = append(orgs, versd.OrgKey{Name: fields[0], APIKey: fields[1]})
+	}
+	if len(orgs) == 0 {
+		return nil, fmt.Errorf("--orgs-file %s lists no organisation", path)
+	}
+	return orgs, nil
 }

@@ -194,3 +194,98 @@ func TestAPIKeyStaysOffTheCommandLine(t *testing.T) {
 		t.Fatalf("--api-key: exported %q, stderr:\n%s", key, stderr)
 	}
 }
+
+func TestReadOrgsFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(content string, mode os.FileMode) string {
+		p := filepath.Join(dir, strconv.Itoa(int(time.Now().UnixNano())))
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	orgs, err := readOrgsFile(write("# team keys\nacme  acme-key-1\n\n  beta\tbeta-key-2  \n", 0o600))
+	if err != nil || len(orgs) != 2 || orgs[0] != (versd.OrgKey{Name: "acme", APIKey: "acme-key-1"}) || orgs[1] != (versd.OrgKey{Name: "beta", APIKey: "beta-key-2"}) {
+		t.Fatalf("orgs = %+v, %v", orgs, err)
+	}
+	if _, err := readOrgsFile(write("acme acme-key-1\n", 0o644)); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("a world-readable keys file was accepted: %v", err)
+	}
+	_, err = readOrgsFile(write("acme acme-key-1 trailing-secret\n", 0o600))
+	if err == nil || !strings.Contains(err.Error(), "line 1") || strings.Contains(err.Error(), "acme-key-1") || strings.Contains(err.Error(), "trailing-secret") {
+		t.Fatalf("a malformed line: %v (must name the line, never the key)", err)
+	}
+	if _, err := readOrgsFile(write("# nothing\n", 0o600)); err == nil {
+		t.Fatal("an empty orgs file was accepted")
+	}
+}
+
+// With --orgs-file, each organisation's key works and sees only its own
+// objects, and no key reaches the command line or the log.
+func TestCommandServesSeveralOrgs(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "versd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	orgsFile := filepath.Join(t.TempDir(), "orgs")
+	if err := os.WriteFile(orgsFile, []byte("acme acme-key-789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--ssh-listen", "127.0.0.1:0", "--data", t.TempDir(),
+		"--org-name", "home", "--orgs-file", orgsFile)
+	cmd.Env = append(os.Environ(), "VERSD_API_KEY=home-key-456")
+	var errBuf strings.Builder
+	cmd.Stderr = &errBuf
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var base string
+	sc := bufio.NewScanner(stdout)
+	for base == "" && sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "export VERS_BASE_URL="); ok {
+			base = strings.Trim(v, `'"`)
+		}
+	}
+	do := func(method, path, key, body string) (int, string) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, _ = bufio.NewReader(resp.Body).WriteTo(&b)
+		return resp.StatusCode, b.String()
+	}
+	if code, body := do("POST", "/api/v1/repositories", "acme-key-789", `{"name":"app"}`); code != 201 {
+		t.Fatalf("acme creates a repository: %d %s", code, body)
+	}
+	if code, _ := do("GET", "/api/v1/repositories/app", "home-key-456", ""); code != 404 {
+		t.Fatalf("home reads acme's repository: %d, want 404", code)
+	}
+	if code, body := do("GET", "/api/v1/public/repositories/vers/base", "home-key-456", ""); code != 200 || !strings.Contains(body, `"full_name":"vers/base"`) {
+		t.Fatalf("vers/base: %d %s", code, body)
+	}
+	cmdline, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "cmdline"))
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	for _, key := range []string{"acme-key-789", "home-key-456"} {
+		if strings.Contains(string(cmdline), key) || strings.Contains(errBuf.String(), key) {
+			t.Fatalf("key %s is in the command line or the log:\n%s", key, errBuf.String())
+		}
+	}
+	if !strings.Contains(errBuf.String(), "organisations: home (the exports above), acme") {
+		t.Fatalf("the log does not name the organisations:\n%s", errBuf.String())
+	}
+}

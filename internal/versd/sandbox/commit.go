@@ -65,21 +65,28 @@ func (m *Manager) CommitAs(ctx context.Context, id, layerID string, keepPaused b
 	if err != nil {
 		return nil, err
 	}
-	if err := v.call("sync"); err != nil {
-		return nil, err
+	// A writable layer on a disk image becomes the layer as it is (the
+	// image); one on the host filesystem is renamed into the layer.
+	onDisk := fileExists(m.diskImage(id))
+	if !onDisk {
+		// sealDisk flushes a disk image from the host, after the stop.
+		if err := v.call("sync"); err != nil {
+			return nil, err
+		}
 	}
 	m.mu.Lock()
 	delete(m.vms, id)
 	m.mu.Unlock()
 	m.stopVM(v)
-	if err := m.takeUpperOffDisk(id); err != nil {
-		return nil, err
+	writable := filepath.Join(m.vmDir(id), "upper")
+	if onDisk {
+		if err := m.sealDisk(id); err != nil {
+			return nil, err
+		}
+		writable = m.diskImage(id)
 	}
-
-	dir := m.vmDir(id)
-	writable, flat := filepath.Join(dir, "upper"), false
 	parent := v.stack[len(v.stack)-1]
-	if err := m.stageCommit(writable, layerID, parent, flat); err != nil {
+	if err := m.stageCommit(writable, layerID, parent); err != nil {
 		return nil, err
 	}
 	stack := append(slices.Clone(v.stack), layerID)
@@ -94,12 +101,21 @@ func (m *Manager) CommitAs(ctx context.Context, id, layerID string, keepPaused b
 	return stack, nil
 }
 
-func (m *Manager) stageCommit(writable, layerID, parent string, flat bool) error {
+// stageCommit moves a VM's writable layer into the new layer layerID: an
+// upper directory becomes its root/, a sealed disk image its root.img
+// (mountLayers makes root/ its mount point).
+func (m *Manager) stageCommit(writable, layerID, parent string) error {
 	staging := m.commitStaging(layerID)
 	if err := os.Mkdir(staging, 0o700); err != nil {
 		return err
 	}
-	meta := layerMeta{ID: layerID, Parent: parent, Flat: flat, Created: time.Now().UTC()}
+	meta := layerMeta{ID: layerID, Parent: parent, Created: time.Now().UTC()}
+	name := "root"
+	if fi, err := os.Lstat(writable); err == nil && fi.Mode().IsRegular() {
+		name = layerImageFile
+		// sealDisk shifted it, and a read-only image could not be shifted later.
+		meta.IDShift = hostIDBase
+	}
 	b, _ := json.Marshal(meta)
 	if err := writeFileSync(filepath.Join(staging, layerMetaFile), b); err != nil {
 		os.RemoveAll(staging)
@@ -109,13 +125,13 @@ func (m *Manager) stageCommit(writable, layerID, parent string, flat bool) error
 		os.RemoveAll(staging)
 		return err
 	}
-	if err := os.Rename(writable, filepath.Join(staging, "root")); err != nil {
+	if err := os.Rename(writable, filepath.Join(staging, name)); err != nil {
 		os.RemoveAll(staging)
 		return err
 	}
 	if err := os.Rename(staging, m.layerDir(layerID)); err != nil {
 		// Put the writable layer back so the VM's files are not lost.
-		_ = os.Rename(filepath.Join(staging, "root"), writable)
+		_ = os.Rename(filepath.Join(staging, name), writable)
 		os.RemoveAll(staging)
 		return err
 	}
@@ -134,6 +150,20 @@ func (m *Manager) RecoverCommit(vmID, layerID string) (bool, error) {
 	staging := m.commitStaging(layerID)
 	if _, err := m.readLayer(layerID); err == nil {
 		return true, os.RemoveAll(staging)
+	}
+	if img := filepath.Join(staging, layerImageFile); fileExists(img) {
+		// It moved in only after layer.json was synced, and sealDisk had
+		// made it durable: the VM's disk, whole. It becomes that again.
+		if err := os.MkdirAll(m.vmDir(vmID), 0o700); err != nil {
+			return false, err
+		}
+		if err := os.Rename(img, m.diskImage(vmID)); err != nil {
+			return false, fmt.Errorf("sandbox: giving VM %s its disk image back: %w", vmID, err)
+		}
+		if err := syncDir(m.vmDir(vmID)); err != nil {
+			return false, err
+		}
+		return false, os.RemoveAll(staging)
 	}
 	root := filepath.Join(staging, "root")
 	if _, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {

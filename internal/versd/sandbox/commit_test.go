@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,7 +43,7 @@ func TestRecoverCommitAtEachCrashPoint(t *testing.T) {
 
 	// Killed between the two renames: the data goes back to the VM.
 	reset()
-	if err := m.stageCommit(vmUpper, id, m.BaseLayer(), false); err != nil {
+	if err := m.stageCommit(vmUpper, id, m.BaseLayer()); err != nil {
 		t.Fatal(err)
 	}
 	// stageCommit finished both renames; undo the second to model the crash.
@@ -57,7 +58,7 @@ func TestRecoverCommitAtEachCrashPoint(t *testing.T) {
 
 	// Killed after the layer was published: the commit is to be finished.
 	reset()
-	if err := m.stageCommit(vmUpper, id, m.BaseLayer(), false); err != nil {
+	if err := m.stageCommit(vmUpper, id, m.BaseLayer()); err != nil {
 		t.Fatal(err)
 	}
 	if published, err := m.RecoverCommit("v", id); err != nil || !published {
@@ -78,4 +79,108 @@ func assertGone(t *testing.T, p string) {
 	if _, err := os.Lstat(p); !os.IsNotExist(err) {
 		t.Fatalf("%s is left behind (%v)", p, err)
 	}
+}
+
+// A VM with a disk image commits without copying its writable layer: the
+// image itself becomes the layer, mounted read-only wherever it is a lower
+// layer, across restarts, until the layer is deleted.
+func TestDiskCommitKeepsTheImageAsTheLayer(t *testing.T) {
+	dir := t.TempDir()
+	m := newTestManagerAt(t, dir)
+	ctx := context.Background()
+	startVMWith(t, m, "d", Limits{FsMiB: 64})
+	mustSucceed(t, m, "d", "echo keep > /root/keep && rm /etc/hostname && mkdir -p /srv && touch /srv/x")
+	stack, err := m.Commit(ctx, "d", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := stack[len(stack)-1]
+	assertFile(t, filepath.Join(m.layerDir(top), layerImageFile))
+	if !isMountPoint(m.layerRoot(top)) {
+		t.Fatal("the committed layer's image is not mounted at its root/")
+	}
+	if err := os.WriteFile(filepath.Join(m.layerRoot(top), "w"), nil, 0o644); err == nil {
+		t.Fatal("a committed layer is writable from the host")
+	}
+	check := func(m *Manager, id string) {
+		t.Helper()
+		got := mustSucceed(t, m, id, "cat /root/keep; ls /srv; test -e /etc/hostname && echo hostname-back; true")
+		if got != "keep\nx\n" {
+			t.Fatalf("%s sees %q after the commit", id, got)
+		}
+	}
+	check(m, "d")
+	// The VM goes on with a fresh, writable disk over the layer.
+	mustSucceed(t, m, "d", "echo more > /root/more && rm /root/keep")
+	startVM(t, m, "branch", stack...)
+	check(m, "branch")
+
+	// After a restart the layer is mounted again when a VM needs it.
+	m.Close()
+	m = newTestManagerAt(t, dir)
+	if isMountPoint(m.layerRoot(top)) {
+		t.Fatal("a layer image stayed mounted across Close and New")
+	}
+	startVM(t, m, "after", stack...)
+	check(m, "after")
+	for _, id := range []string{"after", "d", "branch"} {
+		if err := m.DeleteVM(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.DeleteLayers(top); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, m.layerDir(top))
+}
+
+// A commit of a VM with a disk image that crashed after the image moved
+// into the staging directory gives the VM its disk back.
+func TestRecoverDiskCommit(t *testing.T) {
+	m := newTestManager(t)
+	startVMWith(t, m, "v", Limits{FsMiB: 64})
+	mustSucceed(t, m, "v", "echo acked > /root/acked")
+	v, err := m.running("v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	delete(m.vms, "v")
+	m.mu.Unlock()
+	m.stopVM(v)
+	if err := m.sealDisk("v"); err != nil {
+		t.Fatal(err)
+	}
+	id, err := m.NewLayerID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.stageCommit(m.diskImage("v"), id, m.BaseLayer()); err != nil {
+		t.Fatal(err)
+	}
+	// Undo the publishing rename to model a crash between the two renames.
+	if err := os.Rename(m.layerDir(id), m.commitStaging(id)); err != nil {
+		t.Fatal(err)
+	}
+	if published, err := m.RecoverCommit("v", id); err != nil || published {
+		t.Fatalf("staged image: published=%v err=%v", published, err)
+	}
+	assertGone(t, m.commitStaging(id))
+	startVMWith(t, m, "v", Limits{FsMiB: 64})
+	if got := mustSucceed(t, m, "v", "cat /root/acked"); got != "acked\n" {
+		t.Fatalf("after recovery the VM has %q", got)
+	}
+}
+
+// A VM whose disk image was being copied when versd was killed starts.
+func TestDiskCopyLeftoverOfACrash(t *testing.T) {
+	m := newTestManager(t)
+	if err := os.MkdirAll(m.vmDir("v"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(m.diskImage("v")+".tmp", []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startVMWith(t, m, "v", Limits{FsMiB: 64})
+	mustSucceed(t, m, "v", "echo ok > /root/ok")
 }

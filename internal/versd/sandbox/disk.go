@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,7 +28,8 @@ func (m *Manager) diskMount(id string) string { return filepath.Join(m.vmDir(id)
 // and returns it relative to DataDir (the overlay is mounted from there).
 func (m *Manager) prepareWritable(id string, lim Limits) (string, error) {
 	dir := m.vmDir(id)
-	// Leftover of a commit that crashed while copying out of the image.
+	// Leftover of a commit by an older versd, which copied the writable
+	// layer off the image, that crashed while copying.
 	if err := os.RemoveAll(filepath.Join(dir, "upper.tmp")); err != nil {
 		return "", err
 	}
@@ -35,7 +38,19 @@ func (m *Manager) prepareWritable(id string, lim Limits) (string, error) {
 	}
 	img, mnt := m.diskImage(id), m.diskMount(id)
 	if !fileExists(img) {
-		if err := makeDiskImage(img, lim.FsMiB); err != nil {
+		tmpl, err := m.diskTemplate(lim.FsMiB)
+		if err != nil {
+			return "", err
+		}
+		// A crash may have left a partial copy.
+		if err := os.Remove(img + ".tmp"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		if err := copySparse(tmpl, img+".tmp"); err != nil {
+			os.Remove(img + ".tmp")
+			return "", fmt.Errorf("sandbox: VM %s: copying its empty disk image: %w", id, err)
+		}
+		if err := os.Rename(img+".tmp", img); err != nil {
 			return "", err
 		}
 	}
@@ -51,8 +66,9 @@ func (m *Manager) prepareWritable(id string, lim Limits) (string, error) {
 	hostUpper := filepath.Join(dir, "upper")
 	if _, err := os.Lstat(hostUpper); err == nil {
 		if fileExists(upper) {
-			// A commit copied the upper out and crashed before dropping the
-			// image: the image is complete, the copy is not needed.
+			// An older versd's commit copied the upper out and crashed
+			// before dropping the image: the image is complete, the copy
+			// is not needed.
 			if err := os.RemoveAll(hostUpper); err != nil {
 				return "", err
 			}
@@ -84,6 +100,69 @@ func (m *Manager) prepareWritable(id string, lim Limits) (string, error) {
 	return filepath.Join("vms", id, "disk"), nil
 }
 
+// diskTemplate returns an empty ext4 image of mib MiB that VM disks are
+// copied from: mkfs (a process start, 20-100 ms on a busy host) runs once per
+// size and versd run, and each VM gets a sparse copy of the well under 1 MiB
+// that mkfs wrote. The templates live in the run directory, so a newer versd
+// never copies an image made with other mkfs options.
+func (m *Manager) diskTemplate(mib int64) (string, error) {
+	m.templateMu.Lock()
+	defer m.templateMu.Unlock()
+	dir := filepath.Join(m.runDir, "disk-templates")
+	p := filepath.Join(dir, strconv.FormatInt(mib, 10)+".img")
+	if fileExists(p) {
+		return p, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return p, makeDiskImage(p, mib)
+}
+
+// copySparse copies src to a new file dst, writing only src's data extents,
+// so that a sparse image stays sparse.
+func copySparse(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	size := st.Size()
+	for off := int64(0); off < size; {
+		data, err := unix.Seek(int(in.Fd()), off, unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			break // only a hole is left
+		}
+		if err != nil {
+			out.Close()
+			return err
+		}
+		hole, err := unix.Seek(int(in.Fd()), data, unix.SEEK_HOLE)
+		if err != nil {
+			out.Close()
+			return err
+		}
+		if _, err := io.Copy(io.NewOffsetWriter(out, data), io.NewSectionReader(in, data, hole-data)); err != nil {
+			out.Close()
+			return err
+		}
+		off = hole
+	}
+	if err := out.Truncate(size); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
 // makeDiskImage creates a sparse ext4 image of mib MiB. No journal (the
 // writable layer is synced before commits; a crash loses what a crash
 // loses) and lazy init keep mkfs to a few milliseconds.
@@ -110,46 +189,109 @@ func makeDiskImage(img string, mib int64) error {
 	return os.Rename(img+".tmp", img)
 }
 
-// takeUpperOffDisk moves a stopped VM's writable layer off its disk image
-// into vms/<id>/upper, where a commit can rename it into a layer, and drops
-// the image; the next start makes a fresh one. A VM without an image is left
-// alone.
-func (m *Manager) takeUpperOffDisk(id string) error {
+// sealDisk readies a stopped VM's disk image to become a layer as it is
+// (no copy of the writable layer): ids shifted into the VMs' range, overlay's
+// work directory gone, the filesystem flushed and unmounted, and the image
+// file durable.
+func (m *Manager) sealDisk(id string) error {
 	img, mnt := m.diskImage(id), m.diskMount(id)
-	if !fileExists(img) {
-		return nil
-	}
-	dir := m.vmDir(id)
-	if !isMountPoint(mnt) {
-		if err := mountImage(img, mnt); err != nil {
-			return fmt.Errorf("sandbox: VM %s: mounting its disk image: %w", id, err)
+	if isMountPoint(mnt) {
+		// Written by the VM, so already shifted, unless it came from a
+		// writable layer older than user namespaces; a layer image is
+		// mounted read-only, so shiftLayers could not fix it later.
+		if err := shiftTree(filepath.Join(mnt, "upper")); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(filepath.Join(mnt, "work")); err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(mnt, &st); err != nil {
+			return err
+		}
+		if err := syncFS(mnt); err != nil {
+			return fmt.Errorf("sandbox: VM %s: flushing its disk: %w", id, err)
+		}
+		if err := unix.Unmount(mnt, 0); err != nil {
+			return fmt.Errorf("sandbox: VM %s: unmounting its disk: %w", id, err)
+		}
+		if err := waitLoopDetached(st.Dev, img); err != nil {
+			return fmt.Errorf("sandbox: VM %s: %w", id, err)
 		}
 	}
-	tmp := filepath.Join(dir, "upper.tmp")
-	if err := os.RemoveAll(tmp); err != nil {
+	f, err := os.Open(img)
+	if err != nil {
 		return err
 	}
-	if err := copyTree(filepath.Join(mnt, "upper"), tmp); err != nil {
-		return fmt.Errorf("sandbox: VM %s: copying its writable layer off its disk: %w", id, err)
-	}
-	unix.Sync()
-	if err := os.Rename(tmp, filepath.Join(dir, "upper")); err != nil {
-		return err
-	}
-	if err := syncDir(dir); err != nil {
-		return err
-	}
-	return m.dropDisk(id)
+	defer f.Close()
+	return f.Sync()
 }
 
-// dropDisk unmounts and deletes a VM's disk image.
-func (m *Manager) dropDisk(id string) error {
-	mnt := m.diskMount(id)
-	unmountUnder(mnt)
-	if err := os.Remove(m.diskImage(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+func syncFS(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
 		return err
 	}
-	return os.RemoveAll(mnt)
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
+}
+
+// waitLoopDetached waits until the loop device dev no longer serves img.
+// Its autoclear runs when the filesystem on it is really gone (a lingering
+// reference would keep it, and it could still write to the image); only
+// then is the image file final.
+func waitLoopDetached(dev uint64, img string) error {
+	p := fmt.Sprintf("/sys/dev/block/%d:%d/loop/backing_file", unix.Major(dev), unix.Minor(dev))
+	for start := time.Now(); time.Since(start) < 5*time.Second; time.Sleep(2 * time.Millisecond) {
+		b, err := os.ReadFile(p)
+		if err != nil || string(bytes.TrimSpace(b)) != img {
+			return nil
+		}
+	}
+	return fmt.Errorf("the loop device of %s is still attached after its unmount", img)
+}
+
+// layerImageFile is a layer kept in the ext4 image its VM wrote it on; while
+// in use it is mounted read-only at root/ (mountLayers).
+const layerImageFile = "root.img"
+
+// mountLayers mounts every image-backed layer of a stack that is not mounted
+// yet. A mounted layer stays mounted until DeleteLayers or Close.
+func (m *Manager) mountLayers(stack []string) error {
+	m.layerMountMu.Lock()
+	defer m.layerMountMu.Unlock()
+	for _, id := range stack {
+		img, root := filepath.Join(m.layerDir(id), layerImageFile), m.layerRoot(id)
+		if !fileExists(img) || isMountPoint(root) {
+			continue
+		}
+		if err := m.mountLayerImage(id, img, root); err != nil {
+			return fmt.Errorf("sandbox: layer %s: mounting its image: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// mountLayerImage shows the image's upper/ (the VM's writable layer) at root:
+// the filesystem is mounted read-only aside, upper/ bound to root, and the
+// aside mount dropped.
+func (m *Manager) mountLayerImage(id, img, root string) error {
+	aside := filepath.Join(m.runDir, "layer-mounts", id)
+	if err := os.MkdirAll(aside, 0o700); err != nil {
+		return err
+	}
+	defer os.Remove(aside)
+	if err := mountImageRO(img, aside); err != nil {
+		return err
+	}
+	defer unix.Unmount(aside, unix.MNT_DETACH)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount(filepath.Join(aside, "upper"), root, "", unix.MS_BIND, ""); err != nil {
+		return err
+	}
+	return unix.Mount("", root, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, "")
 }
 
 func isMountPoint(p string) bool {
@@ -163,8 +305,17 @@ func isMountPoint(p string) bool {
 // mountImage attaches img to a free loop device (auto-cleared when the
 // filesystem is unmounted) and mounts its ext4 at mnt: the ioctls directly,
 // which is much cheaper than running mount(8).
-func mountImage(img, mnt string) error {
-	f, err := os.OpenFile(img, os.O_RDWR|unix.O_CLOEXEC, 0)
+func mountImage(img, mnt string) error { return attachAndMount(img, mnt, false) }
+
+// mountImageRO is mountImage with the loop device and the mount read-only.
+func mountImageRO(img, mnt string) error { return attachAndMount(img, mnt, true) }
+
+func attachAndMount(img, mnt string, readOnly bool) error {
+	mode, loopFlags, mountFlags := os.O_RDWR, uint32(unix.LO_FLAGS_AUTOCLEAR), uintptr(unix.MS_NOSUID|unix.MS_NODEV)
+	if readOnly {
+		mode, loopFlags, mountFlags = os.O_RDONLY, loopFlags|unix.LO_FLAGS_READ_ONLY, mountFlags|unix.MS_RDONLY
+	}
+	f, err := os.OpenFile(img, mode|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
@@ -180,12 +331,12 @@ func mountImage(img, mnt string) error {
 			return fmt.Errorf("finding a free loop device: %w", err)
 		}
 		dev := fmt.Sprintf("/dev/loop%d", n)
-		loop, err := os.OpenFile(dev, os.O_RDWR|unix.O_CLOEXEC, 0)
+		loop, err := os.OpenFile(dev, mode|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return err
 		}
 		cfg := unix.LoopConfig{Fd: uint32(f.Fd())}
-		cfg.Info.Flags = unix.LO_FLAGS_AUTOCLEAR
+		cfg.Info.Flags = loopFlags
 		err = unix.IoctlLoopConfigure(int(loop.Fd()), &cfg)
 		if errors.Is(err, unix.EBUSY) {
 			loop.Close()
@@ -195,7 +346,9 @@ func mountImage(img, mnt string) error {
 			loop.Close()
 			return fmt.Errorf("configuring %s: %w", dev, err)
 		}
-		err = unix.Mount(dev, mnt, "ext4", unix.MS_NOSUID|unix.MS_NODEV, "")
+		// noinit_itable: no background thread zeroing inode tables that
+		// metadata_csum already marks unused (IO for nothing on every VM).
+		err = unix.Mount(dev, mnt, "ext4", mountFlags, "noinit_itable")
 		loop.Close() // with the mount holding it, autoclear waits for the unmount
 		if err != nil {
 			return fmt.Errorf("mounting %s: %w", dev, err)

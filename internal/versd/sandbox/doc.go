@@ -30,7 +30,10 @@
 // plus one writable layer per VM under DataDir/vms/<id> (or on its disk
 // image). Layer files are owned by the VMs' host ids, shifted once per layer
 // (shiftLayers). Commit freezes the upper directory into a new layer, so
-// overlay whiteouts and opaque-directory xattrs carry over unchanged.
+// overlay whiteouts and opaque-directory xattrs carry over unchanged; a VM
+// with a disk image hands over the whole image, which is mounted read-only
+// as the layer (no copy). New VM disks are sparse copies of one mkfs'd
+// template per size.
 //
 // # What is not like a Firecracker VM
 //

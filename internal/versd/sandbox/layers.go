@@ -15,10 +15,12 @@ import (
 	"time"
 )
 
-// A layer lives in DataDir/layers/<id>: its tree in root/ and its metadata in
-// layer.json. Ids are 8 hex characters so that the overlay lowerdir option,
-// which the kernel caps at one page, fits a deep stack ("<id>/root:" is 14
-// bytes; the agent mounts from inside the layers directory).
+// A layer lives in DataDir/layers/<id>: its tree in root/ (or in root.img,
+// the ext4 disk image of the VM that wrote it, mounted read-only at root/)
+// and its metadata in layer.json. Ids are 8 hex characters so that the
+// overlay lowerdir option, which the kernel caps at one page, fits a deep
+// stack ("<id>/root:" is 14 bytes; the agent mounts from inside the layers
+// directory).
 type layerMeta struct {
 	ID     string `json:"id"`
 	Parent string `json:"parent,omitempty"`
@@ -142,6 +144,12 @@ func (m *Manager) DeleteLayers(ids ...string) error {
 		}
 	}
 	for _, id := range ids {
+		// An image-backed layer's mount goes first: removing through it
+		// would fail on a read-only filesystem at best.
+		unmountUnder(m.layerRoot(id))
+		if isMountPoint(m.layerRoot(id)) {
+			return fmt.Errorf("sandbox: layer %s: its image is still mounted", id)
+		}
 		// Rename first so a crash never leaves a half-deleted layer that
 		// still looks valid.
 		doomed := filepath.Join(m.layersDir, tmpPrefix+"deleted-"+id)

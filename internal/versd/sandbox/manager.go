@@ -59,7 +59,9 @@ type Manager struct {
 	agentDir     string // tmpfs with the agent binary, mounted into every VM
 	cgroupParent string // every VM's cgroup sits below it
 
-	shiftMu sync.Mutex // one layer ownership shift at a time
+	shiftMu      sync.Mutex // one layer ownership shift at a time
+	templateMu   sync.Mutex // one mkfs of a disk template at a time
+	layerMountMu sync.Mutex // one mount of a layer image at a time
 
 	mu      sync.Mutex
 	vms     map[string]*vm
@@ -223,6 +225,9 @@ func (m *Manager) startLocked(ctx context.Context, id string, layers []string, l
 
 	stack, err := m.effectiveStack(layers)
 	if err != nil {
+		return err
+	}
+	if err := m.mountLayers(stack); err != nil {
 		return err
 	}
 	if err := m.shiftLayers(stack); err != nil {

@@ -79,7 +79,8 @@ func (m *Manager) cleanStale() {
 	}
 	unmountUnder(m.runDir)
 	_ = os.RemoveAll(m.runDir)
-	unmountUnder(m.vmsDir) // disk images; the next start mounts them again
+	unmountUnder(m.vmsDir)    // disk images; the next start mounts them again
+	unmountUnder(m.layersDir) // layer images, likewise
 	for _, d := range cgroupDirs(m.cgroupParent) {
 		// Children first; rmdir on a cgroup dir removes it when empty.
 		entries, _ := os.ReadDir(d)

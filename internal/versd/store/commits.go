@@ -10,6 +10,7 @@ import (
 // Commit is an immutable snapshot: a layer stack plus its metadata.
 type Commit struct {
 	ID                  string
+	Org                 string // the owning organisation; "" is the default one
 	Name                string
 	CreatedAt           string
 	IsPublic            bool
@@ -20,13 +21,13 @@ type Commit struct {
 	Config              json.RawMessage // the vm_config VMs restored from it inherit
 }
 
-const commitColumns = `id, name, created_at, is_public, description, parent_vm_id, grandparent_commit_id, layers, config`
+const commitColumns = `id, name, created_at, is_public, description, parent_vm_id, grandparent_commit_id, layers, config, org`
 
 func scanCommit(s scanner) (Commit, error) {
 	var c Commit
 	var desc, parent, grand sql.NullString
 	var layers, config string
-	if err := s.Scan(&c.ID, &c.Name, &c.CreatedAt, &c.IsPublic, &desc, &parent, &grand, &layers, &config); err != nil {
+	if err := s.Scan(&c.ID, &c.Name, &c.CreatedAt, &c.IsPublic, &desc, &parent, &grand, &layers, &config, &c.Org); err != nil {
 		return Commit{}, err
 	}
 	c.Description, c.ParentVMID, c.GrandparentCommitID = strPtr(desc), strPtr(parent), strPtr(grand)
@@ -53,9 +54,9 @@ func (d *DB) CompleteCommit(ctx context.Context, intentID string, c Commit, vmID
 		return err
 	}
 	defer tx.Rollback()
-	_, err = tx.ExecContext(ctx, `INSERT INTO commits(`+commitColumns+`) VALUES (?,?,?,?,?,?,?,?,?)`,
+	_, err = tx.ExecContext(ctx, `INSERT INTO commits(`+commitColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
 		c.ID, c.Name, c.CreatedAt, c.IsPublic, nullable(c.Description), nullable(c.ParentVMID),
-		nullable(c.GrandparentCommitID), marshalText(c.Layers), string(c.Config))
+		nullable(c.GrandparentCommitID), marshalText(c.Layers), string(c.Config), c.Org)
 	if isUniqueViolation(err) {
 		return ErrConflict
 	}
@@ -84,19 +85,25 @@ func (d *DB) GetCommit(ctx context.Context, id string) (Commit, error) {
 	return c, err
 }
 
-// ListCommits returns a page of commits, newest first, and the total count.
-// publicOnly restricts the list to commits marked public.
-func (d *DB) ListCommits(ctx context.Context, publicOnly bool, limit, offset int64) ([]Commit, int64, error) {
-	where := ""
-	if publicOnly {
-		where = ` WHERE is_public = 1`
-	}
+// ListCommits returns a page of org's commits, newest first, and the total
+// count.
+func (d *DB) ListCommits(ctx context.Context, org string, limit, offset int64) ([]Commit, int64, error) {
+	return d.listCommits(ctx, ` WHERE org = ?`, []any{org}, limit, offset)
+}
+
+// ListPublicCommits returns a page of the commits marked public, of every
+// organisation.
+func (d *DB) ListPublicCommits(ctx context.Context, limit, offset int64) ([]Commit, int64, error) {
+	return d.listCommits(ctx, ` WHERE is_public = 1`, nil, limit, offset)
+}
+
+func (d *DB) listCommits(ctx context.Context, where string, args []any, limit, offset int64) ([]Commit, int64, error) {
 	var total int64
-	if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM commits`+where).Scan(&total); err != nil {
+	if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM commits`+where, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT `+commitColumns+` FROM commits`+where+
-		` ORDER BY seq DESC LIMIT ? OFFSET ?`, limit, offset)
+		` ORDER BY seq DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}

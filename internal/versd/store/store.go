@@ -33,6 +33,10 @@ type DB struct {
 	db *sql.DB
 }
 
+// Every org-owned row has an org column: "" is the default organisation
+// (so rows made before organisations existed belong to it, whatever it is
+// called), any other value is that organisation's name. Names are unique per
+// organisation, not per server.
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (
 	key   TEXT PRIMARY KEY,
@@ -48,7 +52,8 @@ CREATE TABLE IF NOT EXISTS vms (
 	grandparent_vm_id TEXT,
 	layers            TEXT NOT NULL,
 	ssh_key           TEXT NOT NULL,
-	config            TEXT NOT NULL DEFAULT '{}'
+	config            TEXT NOT NULL DEFAULT '{}',
+	org               TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS commits (
 	seq                   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -60,22 +65,8 @@ CREATE TABLE IF NOT EXISTS commits (
 	parent_vm_id          TEXT,
 	grandparent_commit_id TEXT,
 	layers                TEXT NOT NULL,
-	config                TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS commit_tags (
-	id          TEXT PRIMARY KEY,
-	name        TEXT NOT NULL UNIQUE,
-	commit_id   TEXT NOT NULL,
-	description TEXT,
-	created_at  TEXT NOT NULL,
-	updated_at  TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS repos (
-	id          TEXT PRIMARY KEY,
-	name        TEXT NOT NULL UNIQUE,
-	description TEXT,
-	is_public   INTEGER NOT NULL DEFAULT 0,
-	created_at  TEXT NOT NULL
+	config                TEXT NOT NULL DEFAULT '{}',
+	org                   TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS repo_tags (
 	id          TEXT PRIMARY KEY,
@@ -86,10 +77,6 @@ CREATE TABLE IF NOT EXISTS repo_tags (
 	created_at  TEXT NOT NULL,
 	updated_at  TEXT NOT NULL,
 	UNIQUE (repo_id, name)
-);
-CREATE TABLE IF NOT EXISTS env_vars (
-	name  TEXT PRIMARY KEY,
-	value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS intents (
 	id         TEXT PRIMARY KEY,
@@ -110,6 +97,38 @@ CREATE TABLE IF NOT EXISTS idempotency (
 );
 `
 
+// perOrgTables are the tables whose names became unique per organisation.
+// SQLite cannot drop a UNIQUE constraint, so a database made before
+// organisations gets each of them rebuilt (see migrateToOrgs); the body is
+// shared by both paths so they cannot drift apart.
+var perOrgTables = []struct{ name, body, columns string }{
+	{"repos", `(
+	id          TEXT PRIMARY KEY,
+	name        TEXT NOT NULL,
+	description TEXT,
+	is_public   INTEGER NOT NULL DEFAULT 0,
+	created_at  TEXT NOT NULL,
+	org         TEXT NOT NULL DEFAULT '',
+	UNIQUE (org, name)
+)`, `id, name, description, is_public, created_at`},
+	{"commit_tags", `(
+	id          TEXT PRIMARY KEY,
+	name        TEXT NOT NULL,
+	commit_id   TEXT NOT NULL,
+	description TEXT,
+	created_at  TEXT NOT NULL,
+	updated_at  TEXT NOT NULL,
+	org         TEXT NOT NULL DEFAULT '',
+	UNIQUE (org, name)
+)`, `id, name, commit_id, description, created_at, updated_at`},
+	{"env_vars", `(
+	org   TEXT NOT NULL DEFAULT '',
+	name  TEXT NOT NULL,
+	value TEXT NOT NULL,
+	PRIMARY KEY (org, name)
+)`, `name, value`},
+}
+
 // Open opens (creating if needed) the database file at path.
 func Open(path string) (*DB, error) {
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(ON)"
@@ -129,6 +148,10 @@ func Open(path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("creating the metadata schema in %s: %w", path, err)
 	}
+	if err := migrateToOrgs(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrating the metadata schema in %s to organisations: %w", path, err)
+	}
 	if err := restrictFiles(path); err != nil {
 		db.Close()
 		return nil, err
@@ -146,6 +169,67 @@ func Open(path string) (*DB, error) {
 
 var migrations = []string{
 	`ALTER TABLE idempotency ADD COLUMN request_hash TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE vms ADD COLUMN org TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE commits ADD COLUMN org TEXT NOT NULL DEFAULT ''`,
+}
+
+// migrateToOrgs creates the per-organisation tables, or rebuilds a table
+// made before organisations (it has no org column) with the per-org unique
+// constraint. Each rebuild is one transaction, so a crash leaves either the
+// old table or the new one; the old rows get org "" (the default
+// organisation).
+func migrateToOrgs(db *sql.DB) error {
+	for _, t := range perOrgTables {
+		exists, hasOrg, err := tableHasColumn(db, t.name, "org")
+		if err != nil {
+			return err
+		}
+		if !exists {
+			if _, err := db.Exec(`CREATE TABLE ` + t.name + ` ` + t.body); err != nil {
+				return err
+			}
+			continue
+		}
+		if hasOrg {
+			continue
+		}
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`CREATE TABLE ` + t.name + `_org ` + t.body,
+			`INSERT INTO ` + t.name + `_org(` + t.columns + `) SELECT ` + t.columns + ` FROM ` + t.name,
+			`DROP TABLE ` + t.name,
+			`ALTER TABLE ` + t.name + `_org RENAME TO ` + t.name,
+		} {
+			if _, err := tx.Exec(q); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("rebuilding %s: %w", t.name, err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func tableHasColumn(db *sql.DB, table, column string) (exists, has bool, err error) {
+	rows, err := db.Query(`SELECT name FROM pragma_table_info(?)`, table)
+	if err != nil {
+		return false, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return false, false, err
+		}
+		exists = true
+		has = has || name == column
+	}
+	return exists, has, rows.Err()
 }
 
 // restrictFiles creates the database file 0600 if missing and makes it and

@@ -44,7 +44,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if err != nil || c.Name != "first" || len(c.Layers) != 2 || c.Layers[1] != "l1" {
 		t.Fatalf("commit after reopen = %+v, %v", c, err)
 	}
-	tag, err := db.GetTag(ctx, "r1", "latest")
+	tag, err := db.GetTag(ctx, "", "r1", "latest")
 	if err != nil || tag.CommitID != "c1" || tag.Description == nil || *tag.Description != "d" {
 		t.Fatalf("tag after reopen = %+v, %v", tag, err)
 	}
@@ -60,7 +60,7 @@ func TestDuplicatesAndMissingAreTypedErrors(t *testing.T) {
 	if err := db.CreateRepo(ctx, Repo{ID: "r2", Name: "app", CreatedAt: Now()}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("duplicate repo name: %v, want ErrConflict", err)
 	}
-	if _, err := db.GetRepo(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+	if _, err := db.GetRepo(ctx, "", "nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing repo: %v, want ErrNotFound", err)
 	}
 	if _, err := db.GetCommit(ctx, "nope"); !errors.Is(err, ErrNotFound) {
@@ -84,17 +84,17 @@ func TestTagUpdateThreeStateDescription(t *testing.T) {
 	if err := db.CreateTag(ctx, Tag{ID: "t1", RepoID: "r1", Name: "latest", CommitID: "c1", Description: strp("keep"), CreatedAt: Now(), UpdatedAt: Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.UpdateTag(ctx, "r1", "latest", TagUpdate{CommitID: strp("c2")}, Now()); err != nil {
+	if err := db.UpdateTag(ctx, "", "r1", "latest", TagUpdate{CommitID: strp("c2")}, Now()); err != nil {
 		t.Fatal(err)
 	}
-	tag, _ := db.GetTag(ctx, "r1", "latest")
+	tag, _ := db.GetTag(ctx, "", "r1", "latest")
 	if tag.CommitID != "c2" || tag.Description == nil || *tag.Description != "keep" {
 		t.Fatalf("moving the commit must leave the description: %+v", tag)
 	}
-	if err := db.UpdateTag(ctx, "r1", "latest", TagUpdate{SetDescription: true}, Now()); err != nil {
+	if err := db.UpdateTag(ctx, "", "r1", "latest", TagUpdate{SetDescription: true}, Now()); err != nil {
 		t.Fatal(err)
 	}
-	tag, _ = db.GetTag(ctx, "r1", "latest")
+	tag, _ = db.GetTag(ctx, "", "r1", "latest")
 	if tag.Description != nil {
 		t.Fatalf("SetDescription with nil must clear it: %+v", tag)
 	}
@@ -118,7 +118,7 @@ func TestDeleteCommitRefusesWhileReferenced(t *testing.T) {
 	if !errors.Is(err, ErrConflict) || users.RepoTags != 1 {
 		t.Fatalf("delete of a tagged commit: users=%+v err=%v", users, err)
 	}
-	if err := db.DeleteTag(ctx, "r1", "latest"); err != nil {
+	if err := db.DeleteTag(ctx, "", "r1", "latest"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.DeleteCommit(ctx, "c1"); err != nil {
@@ -140,7 +140,7 @@ func TestListCommitsPaginates(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for offset := int64(0); offset < 5; offset += 2 {
-		page, total, err := db.ListCommits(ctx, false, 2, offset)
+		page, total, err := db.ListCommits(ctx, "", 2, offset)
 		if err != nil || total != 5 {
 			t.Fatalf("page at %d: total=%d err=%v", offset, total, err)
 		}

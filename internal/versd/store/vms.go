@@ -11,6 +11,7 @@ import (
 // writable layer; it changes when the VM is committed.
 type VM struct {
 	ID              string
+	Org             string // the owning organisation; "" is the default one
 	CreatedAt       string
 	State           string // "running" or "paused"
 	Labels          map[string]string
@@ -22,7 +23,7 @@ type VM struct {
 	Config          json.RawMessage
 }
 
-const vmColumns = `id, created_at, state, labels, ip, parent_commit_id, grandparent_vm_id, layers, ssh_key, config`
+const vmColumns = `id, created_at, state, labels, ip, parent_commit_id, grandparent_vm_id, layers, ssh_key, config, org`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -30,7 +31,7 @@ func scanVM(s scanner) (VM, error) {
 	var v VM
 	var labels, layers, config string
 	var parent, grand sql.NullString
-	if err := s.Scan(&v.ID, &v.CreatedAt, &v.State, &labels, &v.IP, &parent, &grand, &layers, &v.SSHKey, &config); err != nil {
+	if err := s.Scan(&v.ID, &v.CreatedAt, &v.State, &labels, &v.IP, &parent, &grand, &layers, &v.SSHKey, &config, &v.Org); err != nil {
 		return VM{}, err
 	}
 	v.ParentCommitID, v.GrandparentVMID = strPtr(parent), strPtr(grand)
@@ -57,9 +58,9 @@ func (d *DB) CreateVM(ctx context.Context, v VM) error {
 	if len(v.Config) == 0 {
 		v.Config = json.RawMessage("{}")
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO vms(`+vmColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+	_, err := d.db.ExecContext(ctx, `INSERT INTO vms(`+vmColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 		v.ID, v.CreatedAt, v.State, marshalText(v.Labels), v.IP, nullable(v.ParentCommitID),
-		nullable(v.GrandparentVMID), marshalText(v.Layers), v.SSHKey, string(v.Config))
+		nullable(v.GrandparentVMID), marshalText(v.Layers), v.SSHKey, string(v.Config), v.Org)
 	if isUniqueViolation(err) {
 		return ErrConflict
 	}
