@@ -144,7 +144,8 @@ func farClient(b *testing.B, srv *versd.Server, rtt time.Duration) *vers.Client 
 
 // BenchmarkCopyRTT reports, per op, build-s (the whole Execute), copy-s
 // (the COPY layer: builder boot on the first miss, transfer, sync of the
-// guest's page cache to disk, commit), copy-MB/s for the large payload over
+// guest's page cache to disk, commit), run-s (the RUN layers: exec, sync,
+// commit), copy-MB/s for the large payload over
 // copy-s, send-MB/s over the transfer alone (the step's "copied" event;
 // tar path only), and api-requests (versd's count for the build).
 func BenchmarkCopyRTT(b *testing.B) {
@@ -169,7 +170,7 @@ func BenchmarkCopyRTT(b *testing.B) {
 						tarProgram = "vers-bench-no-tar"
 						defer func() { tarProgram = old }()
 					}
-					var build, copyTime, sendTime time.Duration
+					var build, copyTime, runTime, sendTime time.Duration
 					requests := 0
 					var routes map[string]int
 					for i := 0; i < b.N; i++ {
@@ -196,6 +197,9 @@ func BenchmarkCopyRTT(b *testing.B) {
 							if strings.HasPrefix(l.Instruction, "COPY") {
 								copyTime += l.Duration
 							}
+							if strings.HasPrefix(l.Instruction, "RUN") {
+								runTime += l.Duration
+							}
 						}
 						routes = srv.Stats().Requests
 						for _, n := range routes {
@@ -204,6 +208,9 @@ func BenchmarkCopyRTT(b *testing.B) {
 					}
 					b.ReportMetric(build.Seconds()/float64(b.N), "build-s")
 					b.ReportMetric(copyTime.Seconds()/float64(b.N), "copy-s")
+					if runTime > 0 {
+						b.ReportMetric(runTime.Seconds()/float64(b.N), "run-s")
+					}
 					b.ReportMetric(float64(w.payload)*float64(b.N)/1e6/copyTime.Seconds(), "copy-MB/s")
 					if sendTime > 0 { // the SFTP fallback does not report its transfer alone
 						b.ReportMetric(float64(w.payload)*float64(b.N)/1e6/sendTime.Seconds(), "send-MB/s")

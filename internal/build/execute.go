@@ -124,7 +124,7 @@ func (e *StepError) Error() string {
 	if e.Err != nil {
 		msg += " failed: " + e.Err.Error()
 	} else {
-		msg += fmt.Sprintf(" failed with exit code %d", e.ExitCode)
+		msg += fmt.Sprintf(" failed with exit code %d", e.ExitCode) + signalNote(e.ExitCode)
 	}
 	if e.OutputTail != "" {
 		msg += "\n--- last lines of output ---\n" + e.OutputTail
@@ -136,6 +136,22 @@ func (e *StepError) Error() string {
 }
 
 func (e *StepError) Unwrap() error { return e.Err }
+
+// signalNote explains an exit code of the form 128+n. The exec API that
+// runs RUN reports a command killed by a signal that way (it has no signal
+// field), and so does a shell whose child was killed; a program may also
+// exit with such a code itself, hence "as a shell reports".
+func signalNote(code int) string {
+	sig := vers.SignalOfExitCode(code)
+	if sig == "" {
+		return ""
+	}
+	note := fmt.Sprintf(" (128+%d: how a shell reports a command killed by signal %s", code-128, sig)
+	if hint := vers.SignalHint(sig); hint != "" {
+		note += "; " + hint
+	}
+	return note + ")"
+}
 
 // buildRun holds the state of one build across its stages.
 type buildRun struct {
@@ -505,11 +521,11 @@ func (ex *executor) materialize(ctx context.Context, parent string, step dockerf
 func (ex *executor) runStepOnBuilder(ctx context.Context, step dockerfile.Step) (synced bool, err error) {
 	switch {
 	case step.Run != nil:
-		return false, ex.runStep(ctx, step)
+		return ex.runStep(ctx, step)
 	case step.Copy != nil && step.Copy.From != nil:
 		return ex.copyFromStep(ctx, step)
 	case step.Copy != nil && step.Copy.URL != "":
-		return false, ex.addURLStep(ctx, step)
+		return ex.addURLStep(ctx, step)
 	case step.Copy != nil:
 		return ex.copyStep(ctx, step)
 	}
@@ -615,6 +631,9 @@ func (ex *executor) ensureBuilder(ctx context.Context, parent string) error {
 // summarize shortens an instruction for progress lines.
 func summarize(s dockerfile.Step) string {
 	text := s.Normalized
+	if s.Copy != nil && s.Copy.URL != "" {
+		text = strings.ReplaceAll(text, s.Copy.URL, redactURL(s.Copy.URL))
+	}
 	if len(text) > 60 {
 		text = text[:57] + "..."
 	}

@@ -16,18 +16,29 @@ import (
 // tailLines is how much of a failing RUN's output the error shows.
 const tailLines = 50
 
+// defaultPath is Docker's PATH for a RUN whose ENV sets none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // runStep executes a RUN through the exec stream API with the step's ENV,
-// WORKDIR and USER.
-func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) (err error) {
-	if err := ex.ensureWorkDir(ctx, step); err != nil {
-		return err
+// WORKDIR and USER, and reports whether the guest's page cache is already
+// flushed. Without mounts the WORKDIR and the flush travel in the RUN's own
+// exec (runWrapSh): a RUN layer costs that exec and its commit.
+func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) (synced bool, err error) {
+	mounts := len(step.Run.Mounts) > 0
+	if mounts {
+		// A mount target inside a missing WORKDIR would otherwise create
+		// the WORKDIR as root before the wrapper could give it to USER;
+		// and the flush must follow the mounts' teardown, not the command.
+		if err := ex.ensureWorkDir(ctx, step); err != nil {
+			return false, err
+		}
 	}
 	env := map[string]string{}
 	for _, e := range step.Env {
 		env[e.Name] = e.Value
 	}
 	if _, ok := env["PATH"]; !ok {
-		env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+		env["PATH"] = defaultPath
 	}
 	cmd := step.Run.Command
 	if step.Run.PrependShell && len(cmd) >= 3 && isPosixShell(cmd[0]) {
@@ -39,7 +50,7 @@ func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) (err erro
 	if step.User != "" {
 		cmd = asUser(step.User, envSets(step.Env, "HOME"), cmd)
 	}
-	if len(step.Run.Mounts) > 0 {
+	if mounts {
 		ms, merr := ex.setupMounts(ctx, step)
 		defer func() {
 			// Before the commit, whatever happened: a secret must never
@@ -51,23 +62,76 @@ func (ex *executor) runStep(ctx context.Context, step dockerfile.Step) (err erro
 			}
 		}()
 		if merr != nil {
-			return merr
+			return false, merr
 		}
 		cmd = ms.wrap(cmd)
 	}
-	stream, err := ex.api.ExecStream(ctx, ex.vmID, vers.ExecRequest{Command: cmd, Env: env, WorkingDir: step.WorkDir})
+	cmd = runWrap(step, env, !mounts, cmd)
+	stream, err := ex.api.ExecStream(ctx, ex.vmID, vers.ExecRequest{Command: cmd, Env: env})
 	if err != nil {
-		return err
+		return false, err
 	}
 	tail := &tailBuffer{max: tailLines}
 	code, err := copyWithReattach(ctx, ex.api, ex.vmID, stream, tail)
 	if err != nil {
-		return fmt.Errorf("%w\n--- last lines of output ---\n%s", err, redact(tail.String(), ex.prep.Spec.Secrets))
+		return false, fmt.Errorf("%w\n--- last lines of output ---\n%s", err, redact(tail.String(), ex.prep.Spec.Secrets))
 	}
 	if code != 0 {
-		return &StepError{File: ex.prep.DockerfileName, Line: step.StartLine, Instruction: step.Original, ExitCode: code, OutputTail: redact(tail.String(), ex.prep.Spec.Secrets)}
+		return false, &StepError{File: ex.prep.DockerfileName, Line: step.StartLine, Instruction: step.Original, ExitCode: code, OutputTail: redact(tail.String(), ex.prep.Spec.Secrets)}
 	}
-	return nil
+	return !mounts, nil
+}
+
+// runWrapSh runs a RUN's command as vers-run WORKDIR USER ARGV...: it
+// creates the missing WORKDIR components owned by USER (make_workdir, in a
+// subshell so its variables never reach the command's environment, with
+// the default PATH as a separate exec had, whatever ENV PATH says), enters
+// the WORKDIR and runs ARGV. runWrap appends how the environment is put
+// back and how ARGV runs. ARGV runs through exec, which searches PATH for a
+// program as the exec API would and never picks a shell builtin or
+// function: exec-form ["echo", "a\\n"] must run /bin/echo, not dash's echo.
+const runWrapSh = makeWorkDirFn + `
+if [ -n "$1" ] && [ "$1" != / ]; then
+	( PATH=` + defaultPath + `; make_workdir "$1" "$2" ) || { echo "creating WORKDIR $1 failed" >&2; exit 1; }
+fi
+cd -- "${1:-/}" || exit 1
+unset -f make_workdir resolve_user
+shift 2
+`
+
+// runWrapSyncTail runs the command in a child, and after a success flushes
+// the guest's page cache before the exec ends, so the commit that follows
+// needs no exec of its own for it (Vers snapshots the disk; versd's commit
+// syncs too). The exit status is the command's: a command killed by signal
+// n gives 128+n, as the exec API reports it without the wrapper. A failed
+// step is never committed, so it needs no flush.
+const runWrapSyncTail = `( exec "$@" )
+rc=$?
+if [ "$rc" -eq 0 ]; then command -p sync 2>/dev/null; fi
+exit "$rc"
+`
+
+// runWrap wraps argv in runWrapSh. The shell exports PWD and OLDPWD (and
+// bash SHLVL) of its own; they are put back to what the step's environment
+// says (usually: absent), so the command sees exactly env. With sync the wrapper
+// flushes the page cache after a successful command (runWrapSyncTail);
+// without, it execs the command and is gone.
+func runWrap(step dockerfile.Step, env map[string]string, sync bool, argv []string) []string {
+	var script strings.Builder
+	script.WriteString(runWrapSh)
+	for _, name := range []string{"PWD", "OLDPWD", "SHLVL"} {
+		if v, ok := env[name]; ok {
+			fmt.Fprintf(&script, "%s=%s; export %s\n", name, shellJoin([]string{v}), name)
+		} else {
+			fmt.Fprintf(&script, "unset %s\n", name)
+		}
+	}
+	if sync {
+		script.WriteString(runWrapSyncTail)
+	} else {
+		script.WriteString("exec \"$@\"\n")
+	}
+	return append([]string{"/bin/sh", "-c", script.String(), "vers-run", step.WorkDir, step.User}, argv...)
 }
 
 // redact hides secret values a failing command printed, so they reach no

@@ -2,10 +2,6 @@ package build
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -250,38 +246,3 @@ func equalBools(a, b []bool) bool {
 }
 
 func itoaTest(n int) string { return strconv.Itoa(n) }
-
-// ADD <url> downloads inside the builder; with --checksum the step is
-// cached, a wrong checksum fails the step, and without one it always runs.
-func TestExecute_addURL(t *testing.T) {
-	body := "downloaded payload\n"
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(body)) }))
-	defer srv.Close()
-	ts := startServer(t)
-	sum := sha256.Sum256([]byte(body))
-	good := "sha256:" + hex.EncodeToString(sum[:])
-	probe := "FROM scratch\nRUN wget -q -O /dev/null " + srv.URL + "/f || exit 42\n"
-	if _, err := Execute(context.Background(), ts.client, prepare(t, t.TempDir(), probe), Options{BuildID: "probe"}); err != nil {
-		t.Skipf("the sandbox VM cannot reach the host's test server: %v", err)
-	}
-	df := "FROM scratch\nADD --checksum=" + good + " " + srv.URL + "/dir/tool.txt /opt/\nADD " + srv.URL + "/x /x.txt\n"
-	res, err := Execute(context.Background(), ts.client, prepare(t, t.TempDir(), df), Options{BuildID: "add"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm := bootFrom(t, ts.client, res.CommitID)
-	if got := execIn(t, ts.client, vm, "sh", "-c", "cat /opt/tool.txt; stat -c %a /opt/tool.txt /x.txt"); got != "downloaded payload\n600\n600" {
-		t.Fatalf("got %q", got)
-	}
-	again, err := Execute(context.Background(), ts.client, prepare(t, t.TempDir(), df), Options{BuildID: "add2"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !again.Layers[0].Cached || again.Layers[1].Cached {
-		t.Fatalf("checksummed ADD must be cached and the unchecked one must run: %+v", again.Layers)
-	}
-	bad := strings.Replace(df, good, "sha256:"+strings.Repeat("0", 64), 1)
-	if _, err := Execute(context.Background(), ts.client, prepare(t, t.TempDir(), bad), Options{BuildID: "bad"}); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
-		t.Fatalf("a wrong checksum: %v", err)
-	}
-}

@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -159,7 +160,7 @@ func (s *state) warnEmptyVars(kw string, paths []string, line int) {
 	}
 }
 
-// addURL reads ADD <url>: the builder downloads it (see the engine);
+// addURL reads ADD <url>: the engine downloads it (see build/addurl.go);
 // --checksum=sha256:<hex> verifies it and lets the step be cached.
 func (s *state) addURL(c *instructions.AddCommand, src string, line int, step *Step) bool {
 	if len(c.SourcePaths) != 1 {
@@ -189,6 +190,13 @@ func (s *state) addURL(c *instructions.AddCommand, src string, line int, step *S
 	cp.Dest, cp.DestIsDir = resolveDest(s.workdir, c.DestPath)
 	step.Copy = cp
 	step.Materializes = true
+	if u, err := url.Parse(src); err == nil {
+		if _, has := u.User.Password(); has {
+			// The text reaches errors, logs and commit records; the
+			// password stays in the URL the engine fetches.
+			step.Original = strings.ReplaceAll(step.Original, src, u.Redacted())
+		}
+	}
 	// normalizeCopy lists Sources, which a URL step leaves empty: add it.
 	step.Normalized = strings.TrimSuffix(normalizeCopy("ADD", cp), jsonArray([]string{cp.Dest})) + jsonArray([]string{src, cp.Dest})
 	if cp.Checksum == "" {

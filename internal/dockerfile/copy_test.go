@@ -124,3 +124,16 @@ func TestValidChown(t *testing.T) {
 		}
 	}
 }
+
+// A password in an ADD URL never reaches the step's text, which errors,
+// logs and commit records show; the engine still gets the full URL.
+func TestAddURLPasswordIsRedactedFromTheStepText(t *testing.T) {
+	df := mustParse(t, "FROM scratch\nADD https://bob:s3cretpw@example.com/f.tgz /f.tgz\n", Options{})
+	step := df.Stages[0].Steps[0]
+	if strings.Contains(step.Original, "s3cretpw") || !strings.Contains(step.Original, "https://bob:xxxxx@example.com/f.tgz") {
+		t.Fatalf("Original = %q", step.Original)
+	}
+	if step.Copy.URL != "https://bob:s3cretpw@example.com/f.tgz" {
+		t.Fatalf("URL = %q", step.Copy.URL)
+	}
+}

@@ -2,9 +2,11 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -23,8 +25,9 @@ import (
 )
 
 var (
-	_ resource.ResourceWithConfigure  = &EnvVarsResource{}
-	_ resource.ResourceWithModifyPlan = &EnvVarsResource{}
+	_ resource.ResourceWithConfigure   = &EnvVarsResource{}
+	_ resource.ResourceWithModifyPlan  = &EnvVarsResource{}
+	_ resource.ResourceWithImportState = &EnvVarsResource{}
 )
 
 // envNameRegexp is what versd and a POSIX shell accept as a variable name.
@@ -57,7 +60,11 @@ func (r *EnvVarsResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"The values are **write-only** (Terraform 1.11 or later): they go from your configuration to Vers and are " +
 			"stored neither in state nor in plans. Terraform therefore cannot see a changed value; bump " +
 			"`values_wo_version` to send the values again. Adding or removing a name is detected without that. " +
-			"If a managed variable is deleted outside Terraform, the next plan creates the set again.",
+			"If a managed variable is deleted outside Terraform, the next plan creates the set again.\n\n" +
+			"**Import** takes the names to manage, comma-separated (`A,B`), or `*` for every variable the account " +
+			"has: `terraform import vers_env_vars.e A,B`. Import brings only the names; values are write-only and " +
+			"never read back. After an import the next plan is empty when the configuration has the same names and " +
+			"no `values_wo_version`; set `values_wo_version` to have the next apply send your values.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "Always `env_vars`.",
@@ -217,6 +224,71 @@ func (r *EnvVarsResource) Read(ctx context.Context, req resource.ReadRequest, re
 			return
 		}
 	}
+}
+
+// ImportState adopts existing variables by name. Every name must exist:
+// an import that silently adopted a typo would make the next plan create
+// it.
+func (r *EnvVarsResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	names, all, err := parseEnvVarsImportID(req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid import id", err.Error())
+		return
+	}
+	if !r.data.ready(&resp.Diagnostics) {
+		return
+	}
+	remote, err := r.data.client.ListEnvVars(ctx)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read env vars", apiErrorDetail(err, ""))
+		return
+	}
+	if all {
+		names = slices.Collect(maps.Keys(remote))
+		if len(names) == 0 {
+			resp.Diagnostics.AddError("Nothing to import", "The account has no environment variables; import \"*\" adopts the ones it has.")
+			return
+		}
+	}
+	var missing []string
+	for _, n := range names {
+		if _, ok := remote[n]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		resp.Diagnostics.AddError("Env var not found",
+			"The account has no variable named "+strings.Join(missing, ", ")+". Import takes names that exist "+
+				"(see `vers env list`); create new ones with the resource instead.")
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, envVarsModel{
+		ID:          types.StringValue("env_vars"),
+		ValuesWO:    types.MapNull(types.StringType),
+		ValuesWOVer: types.Int64Null(),
+		Names:       namesSet(names),
+		Exclusive:   types.BoolNull(),
+	})...)
+}
+
+// parseEnvVarsImportID reads "A,B" (names, deduplicated) or "*" (all).
+func parseEnvVarsImportID(id string) (names []string, all bool, err error) {
+	const usage = "Import vers_env_vars by the names to manage, comma-separated (A,B), or * for every variable of the account."
+	if strings.TrimSpace(id) == "*" {
+		return nil, true, nil
+	}
+	seen := map[string]bool{}
+	for _, n := range strings.Split(id, ",") {
+		n = strings.TrimSpace(n)
+		if !envNameRegexp.MatchString(n) {
+			return nil, false, fmt.Errorf("%q is not a variable name (letters, digits and _, not starting with a digit). %s", n, usage)
+		}
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	return names, false, nil
 }
 
 func (r *EnvVarsResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

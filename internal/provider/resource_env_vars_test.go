@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -125,4 +126,96 @@ func TestAccEnvVars_writeOnlyLifecycle(t *testing.T) {
 			},
 		},
 	})
+}
+
+// Import adopts existing variables by name: only the names come into state
+// (values are write-only and never read back), the next plan is empty while
+// the configuration names the same variables without a version, and a
+// version then sends the configured values. A name the account lacks is
+// refused at import.
+func TestAccEnvVars_import(t *testing.T) {
+	c := testClient(t)
+	suffix := strings.ToUpper(strings.ReplaceAll(uniqueName(t, "I"), "-", "_"))
+	a, b := "IMP_A_"+suffix, "IMP_B_"+suffix
+	if _, err := c.SetEnvVars(context.Background(), map[string]string{a: "set-by-hand-a", b: "set-by-hand-b"}, false); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.DeleteEnvVar(context.Background(), a)
+		_ = c.DeleteEnvVar(context.Background(), b)
+	})
+	unversioned := fmt.Sprintf(`
+resource "vers_env_vars" "e" {
+  values_wo = {
+    %s = "from-config-a"
+    %s = "from-config-b"
+  }
+}
+`, a, b)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             remoteEnvIs(c, map[string]string{a: "", b: ""}),
+		Steps: []resource.TestStep{
+			{
+				Config:        unversioned,
+				ResourceName:  "vers_env_vars.e",
+				ImportState:   true,
+				ImportStateId: a + ",NOT_THERE_" + suffix,
+				ExpectError:   regexp.MustCompile(`no variable named NOT_THERE_`),
+			},
+			{
+				Config:             unversioned,
+				ResourceName:       "vers_env_vars.e",
+				ImportState:        true,
+				ImportStateId:      b + "," + a,
+				ImportStatePersist: true,
+				ImportStateCheck: func(states []*terraform.InstanceState) error {
+					if len(states) != 1 {
+						return fmt.Errorf("%d instances imported, want 1", len(states))
+					}
+					attrs := states[0].Attributes
+					if attrs["id"] != "env_vars" || attrs["names.#"] != "2" {
+						return fmt.Errorf("imported attributes %v", attrs)
+					}
+					for k, v := range attrs {
+						if strings.Contains(v, "set-by-hand") {
+							return fmt.Errorf("import read a value into state (%s)", k)
+						}
+					}
+					return nil
+				},
+			},
+			{ // adopted as is: nothing to do, and the values stay the ones set by hand
+				Config:           unversioned,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check:            remoteEnvIs(c, map[string]string{a: "set-by-hand-a", b: "set-by-hand-b"}),
+			},
+			{ // a version sends the configured values
+				Config: strings.Replace(unversioned, "values_wo = {", "values_wo_version = 1\n  values_wo = {", 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("vers_env_vars.e", plancheck.ResourceActionUpdate),
+				}},
+				Check: remoteEnvIs(c, map[string]string{a: "from-config-a", b: "from-config-b"}),
+			},
+		},
+	})
+}
+
+func TestParseEnvVarsImportID(t *testing.T) {
+	for id, want := range map[string]string{"A": "A", "A,B": "A B", " A , B,A ": "A B", "_x1": "_x1", "*": "*"} {
+		names, all, err := parseEnvVarsImportID(id)
+		got := strings.Join(names, " ")
+		if all {
+			got = "*"
+		}
+		if err != nil || got != want {
+			t.Errorf("parseEnvVarsImportID(%q) = %q, %v; want %q", id, got, err, want)
+		}
+	}
+	for _, id := range []string{"", "A,", "1A", "A-B", "A,*"} {
+		if _, _, err := parseEnvVarsImportID(id); err == nil {
+			t.Errorf("parseEnvVarsImportID(%q) accepted", id)
+		}
+	}
 }

@@ -187,7 +187,7 @@ func (s *SSHConn) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, 
 		return 0, nil
 	case errors.As(err, &exitErr):
 		if exitErr.Signal() != "" {
-			return -1, fmt.Errorf("ssh to VM %s: command killed by signal %s", s.vmID, exitErr.Signal())
+			return -1, signalError(s.vmID, exitErr)
 		}
 		return exitErr.ExitStatus(), nil
 	default:

@@ -77,7 +77,7 @@ func (rc *RemoteCommand) Wait() (int, error) {
 		return 0, nil
 	case errors.As(err, &exitErr):
 		if exitErr.Signal() != "" {
-			return -1, fmt.Errorf("ssh to VM %s: command killed by signal %s", rc.conn.vmID, exitErr.Signal())
+			return -1, signalError(rc.conn.vmID, exitErr)
 		}
 		return exitErr.ExitStatus(), nil
 	default:

@@ -67,7 +67,10 @@ func (s *Server) startExec(r *http.Request, vm store.VM, req vers.ExecRequest) (
 	stdout := chunkWriter{reg: s.execs, rec: rec, stream: "stdout"}
 	stderr := chunkWriter{reg: s.execs, rec: rec, stream: "stderr"}
 	go func() {
-		code, err := s.vms.Exec(s.execCtx, vm.ID, spec, strings.NewReader(req.Stdin), stdout, stderr)
+		// The exec API has exit codes only: a signal is 128+n here, as a
+		// shell reports it.
+		st, err := s.vms.Exec(s.execCtx, vm.ID, spec, strings.NewReader(req.Stdin), stdout, stderr)
+		code := st.Code
 		if err != nil {
 			apiErr := mapRuntimeError(err)
 			s.execs.appendLine(rec, vers.StreamLine{Type: vers.StreamLineError, Code: "exec_failed", Message: apiErr.Error()})

@@ -237,7 +237,7 @@ func (s *Server) lookupVM(vmID string) (*sshgw.VMTarget, error) {
 		SFTP: func(ctx context.Context) (io.ReadWriteCloser, error) {
 			return s.vms.SFTP(ctx, vm.ID)
 		},
-		Exec: func(ctx context.Context, p *sshgw.Process) (int, error) {
+		Exec: func(ctx context.Context, p *sshgw.Process) (sshgw.ExitStatus, error) {
 			return s.sshExec(ctx, vm, p)
 		},
 		Dial: func(ctx context.Context, host string, port int) (net.Conn, error) {
@@ -248,10 +248,10 @@ func (s *Server) lookupVM(vmID string) (*sshgw.VMTarget, error) {
 
 // sshExec runs an SSH session's command (through sh -c) or login shell in
 // the VM, with the account's env vars under the client's env requests.
-func (s *Server) sshExec(ctx context.Context, vm store.VM, p *sshgw.Process) (int, error) {
+func (s *Server) sshExec(ctx context.Context, vm store.VM, p *sshgw.Process) (sshgw.ExitStatus, error) {
 	env, err := s.withAccountEnv(ctx, vm, p.Env)
 	if err != nil {
-		return -1, err
+		return sshgw.ExitStatus{Code: -1}, err
 	}
 	spec := execSpec{Env: env, Control: p.Control, Command: []string{"/bin/sh", "-c", p.Command}}
 	if p.Command == "" {

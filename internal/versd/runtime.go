@@ -32,7 +32,7 @@ type vmRuntime interface {
 	VMs() ([]string, error)
 	Layers() ([]string, error)
 	DeleteLayers(ids ...string) error
-	Exec(ctx context.Context, id string, spec execSpec, stdin io.Reader, stdout, stderr io.Writer) (int, error)
+	Exec(ctx context.Context, id string, spec execSpec, stdin io.Reader, stdout, stderr io.Writer) (sshgw.ExitStatus, error)
 	// SFTP opens an SFTP server that runs inside the VM with the VM's own
 	// privileges; versd never touches VM files itself.
 	SFTP(ctx context.Context, id string) (io.ReadWriteCloser, error)

@@ -8,6 +8,7 @@ import (
 	"net"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/versd/sandbox"
+	"github.com/vers-sh/terraform-provider-vers/internal/versd/sshgw"
 )
 
 // sandboxRuntime adapts *sandbox.Manager to vmRuntime, translating its
@@ -64,7 +65,7 @@ func (r sandboxRuntime) VMs() ([]string, error)           { return r.m.VMs() }
 func (r sandboxRuntime) Layers() ([]string, error)        { return r.m.Layers() }
 func (r sandboxRuntime) DeleteLayers(ids ...string) error { return r.m.DeleteLayers(ids...) }
 
-func (r sandboxRuntime) Exec(ctx context.Context, id string, spec execSpec, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+func (r sandboxRuntime) Exec(ctx context.Context, id string, spec execSpec, stdin io.Reader, stdout, stderr io.Writer) (sshgw.ExitStatus, error) {
 	sspec := sandbox.ExecSpec{Command: spec.Command, Env: spec.Env, WorkingDir: spec.WorkingDir, TimeoutSecs: spec.TimeoutSecs}
 	if spec.TTY != nil {
 		sspec.TTY = &sandbox.TTYSpec{Term: spec.TTY.Term, Rows: spec.TTY.Rows, Cols: spec.TTY.Cols}
@@ -93,8 +94,8 @@ func (r sandboxRuntime) Exec(ctx context.Context, id string, spec execSpec, stdi
 			}
 		}()
 	}
-	code, err := r.m.ExecInteractive(ctx, id, sspec, stdin, stdout, stderr, ctl)
-	return code, sandboxErr(err)
+	st, err := r.m.ExecInteractive(ctx, id, sspec, stdin, stdout, stderr, ctl)
+	return sshgw.ExitStatus{Code: st.Code, Signal: st.Signal, CoreDumped: st.CoreDumped}, sandboxErr(err)
 }
 
 func (r sandboxRuntime) SFTP(ctx context.Context, id string) (io.ReadWriteCloser, error) {

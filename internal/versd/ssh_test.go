@@ -3,6 +3,7 @@ package versd
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"os"
 	"testing"
 
@@ -81,5 +82,33 @@ func TestSSHRefusesPausedVM(t *testing.T) {
 	c.must(204, "PATCH", "/api/v1/vm/"+vm+"/state", map[string]any{"state": "Running"}, nil)
 	if out, err := sshRun(t, s, vm, key.SSHPrivateKey, "echo back"); err != nil || out != "back\n" {
 		t.Fatalf("after resume: %q, %v", out, err)
+	}
+}
+
+// A command killed by a signal ends its SSH session with exit-signal
+// (RFC 4254 §6.10), as OpenSSH's server does; one that exits with 137 by
+// itself still gets exit-status 137. The exec API, which has exit codes
+// only, reports the signal as 128+n.
+func TestSSHSignalledCommandSendsExitSignal(t *testing.T) {
+	s := startTest(t, "")
+	c := newClient(t, s)
+	vm := c.newRoot()
+	var key vers.SSHKeyResponse
+	c.must(200, "GET", "/api/v1/vm/"+vm+"/ssh_key", nil, &key)
+
+	_, err := sshRun(t, s, vm, key.SSHPrivateKey, "kill -KILL $$")
+	var exitErr *ssh.ExitError
+	if !errors.As(err, &exitErr) || exitErr.Signal() != "KILL" {
+		t.Fatalf("kill -KILL $$ over SSH: %v, want exit-signal KILL", err)
+	}
+	_, err = sshRun(t, s, vm, key.SSHPrivateKey, "exit 137")
+	if !errors.As(err, &exitErr) || exitErr.Signal() != "" || exitErr.ExitStatus() != 137 {
+		t.Fatalf("exit 137 over SSH: %v, want exit-status 137 and no signal", err)
+	}
+
+	var out vers.ExecResponse
+	c.must(200, "POST", "/api/v1/vm/"+vm+"/exec", map[string]any{"command": []string{"sh", "-c", "kill -KILL $$"}}, &out)
+	if out.ExitCode != 128+9 {
+		t.Fatalf("exec API: exit code %d, want 137", out.ExitCode)
 	}
 }

@@ -225,13 +225,27 @@ func (a *agent) exec(conn net.Conn, spec ExecSpec) {
 	}
 	closeOurs()
 
-	code = exitCode(ws)
+	resp := response{ExitCode: exitCode(ws)}
+	if ws.Signaled() {
+		resp.Signal, resp.CoreDumped = signalName(ws.Signal()), ws.CoreDump()
+	}
 	if timedOut {
-		code = ExitTimeout
+		// The timeout's own KILL is not the command's fate: 124, as
+		// timeout(1) reports it.
+		resp = response{ExitCode: ExitTimeout}
 		send(frameStderr, []byte(fmt.Sprintf("exec: timed out after %ds\n", spec.TimeoutSecs)))
 	}
-	b, _ := json.Marshal(response{ExitCode: code})
+	b, _ := json.Marshal(resp)
 	send(frameExit, b)
+}
+
+// signalName is a signal's name as SSH sends it: without "SIG" ("KILL"),
+// or "SIG<n>" for one without a name.
+func signalName(sig unix.Signal) string {
+	if name := unix.SignalName(sig); name != "" {
+		return strings.TrimPrefix(name, "SIG")
+	}
+	return fmt.Sprintf("SIG%d", int(sig))
 }
 
 func exitCode(ws unix.WaitStatus) int {

@@ -44,6 +44,17 @@ const (
 	ExitNotFound      = 127 // no such command
 )
 
+// ExitStatus is how a command ended.
+type ExitStatus struct {
+	// Code is the exit code; 128+n when the command was killed by signal
+	// n, ExitTimeout on timeout.
+	Code int
+	// Signal names the signal that killed the command, without "SIG"
+	// ("KILL"); "" when it exited.
+	Signal     string
+	CoreDumped bool
+}
+
 // Exec runs a command in the VM and streams its output. It returns the
 // command's exit code (128+n when killed by signal n, ExitTimeout on
 // timeout). Cancelling ctx kills the process group and returns ctx.Err().
@@ -51,28 +62,31 @@ const (
 // reach EOF, and output that background processes write after a short grace
 // period is dropped.
 func (m *Manager) Exec(ctx context.Context, id string, spec ExecSpec, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	return m.ExecInteractive(ctx, id, spec, stdin, stdout, stderr, nil)
+	st, err := m.ExecInteractive(ctx, id, spec, stdin, stdout, stderr, nil)
+	return st.Code, err
 }
 
 // ExecInteractive is Exec with a stream of resize and signal events for the
-// command; ctl may be nil.
-func (m *Manager) ExecInteractive(ctx context.Context, id string, spec ExecSpec, stdin io.Reader, stdout, stderr io.Writer, ctl <-chan Control) (int, error) {
+// command (ctl may be nil), and the signal that killed it: an SSH session
+// reports that as exit-signal rather than a code.
+func (m *Manager) ExecInteractive(ctx context.Context, id string, spec ExecSpec, stdin io.Reader, stdout, stderr io.Writer, ctl <-chan Control) (ExitStatus, error) {
+	failed := ExitStatus{Code: -1}
 	if len(spec.Command) == 0 {
-		return -1, errNoCommand
+		return failed, errNoCommand
 	}
 	v, err := m.running(id)
 	if err != nil {
-		return -1, err
+		return failed, err
 	}
 	if v.isPaused() {
-		return -1, fmt.Errorf("sandbox: VM %s: %w", id, ErrPaused)
+		return failed, fmt.Errorf("sandbox: VM %s: %w", id, ErrPaused)
 	}
 	if err := ctx.Err(); err != nil {
-		return -1, err
+		return failed, err
 	}
 	conn, err := v.open()
 	if err != nil {
-		return -1, err
+		return failed, err
 	}
 	defer conn.Close()
 	// Closing the connection is how the agent learns to kill the command.
@@ -80,7 +94,7 @@ func (m *Manager) ExecInteractive(ctx context.Context, id string, spec ExecSpec,
 	defer stopWatch()
 
 	if err := writeJSONFrame(conn, frameRequest, request{Op: "exec", Exec: &spec}); err != nil {
-		return -1, m.execError(ctx, v, err)
+		return failed, m.execError(ctx, v, err)
 	}
 	if stdin == nil {
 		// A command that could not start has already answered and closed
@@ -103,26 +117,26 @@ func (m *Manager) ExecInteractive(ctx context.Context, id string, spec ExecSpec,
 	for {
 		kind, payload, err := readFrame(conn)
 		if err != nil {
-			return -1, m.execError(ctx, v, err)
+			return failed, m.execError(ctx, v, err)
 		}
 		switch kind {
 		case frameStdout:
 			if _, err := stdout.Write(payload); err != nil {
-				return -1, fmt.Errorf("sandbox: writing stdout: %w", err)
+				return failed, fmt.Errorf("sandbox: writing stdout: %w", err)
 			}
 		case frameStderr:
 			if _, err := stderr.Write(payload); err != nil {
-				return -1, fmt.Errorf("sandbox: writing stderr: %w", err)
+				return failed, fmt.Errorf("sandbox: writing stderr: %w", err)
 			}
 		case frameExit:
 			var resp response
 			if err := json.Unmarshal(payload, &resp); err != nil {
-				return -1, err
+				return failed, err
 			}
 			if resp.Error != "" {
-				return -1, fmt.Errorf("sandbox: VM %s: exec: %s", id, resp.Error)
+				return failed, fmt.Errorf("sandbox: VM %s: exec: %s", id, resp.Error)
 			}
-			return resp.ExitCode, nil
+			return ExitStatus{Code: resp.ExitCode, Signal: resp.Signal, CoreDumped: resp.CoreDumped}, nil
 		}
 	}
 }

@@ -37,13 +37,13 @@ func startInteractive(t *testing.T, m *Manager, id string, spec ExecSpec) *inter
 		close(it.lines)
 	}()
 	go func() {
-		code, err := m.ExecInteractive(ctx, id, spec, inR, outW, outW, it.ctl)
+		st, err := m.ExecInteractive(ctx, id, spec, inR, outW, outW, it.ctl)
 		outW.Close()
 		if err != nil {
 			it.errc <- err
 			return
 		}
-		it.done <- code
+		it.done <- st.Code
 	}()
 	return it
 }

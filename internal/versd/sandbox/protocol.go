@@ -44,6 +44,10 @@ type dialSpec struct {
 type response struct {
 	ExitCode int    `json:"exit_code"`
 	Error    string `json:"error,omitempty"` // set when the operation itself failed
+	// Signal names the signal that killed an exec'd command, without
+	// "SIG" ("KILL"); ExitCode is then 128+n, as a shell reports it.
+	Signal     string `json:"signal,omitempty"`
+	CoreDumped bool   `json:"core_dumped,omitempty"`
 }
 
 func writeFrame(w io.Writer, kind byte, payload []byte) error {

@@ -38,7 +38,7 @@ type VMTarget struct {
 	SFTP func(ctx context.Context) (io.ReadWriteCloser, error)
 	// Exec runs a process in the VM and returns its exit code. It must
 	// return once ctx is done.
-	Exec func(ctx context.Context, p *Process) (int, error)
+	Exec func(ctx context.Context, p *Process) (ExitStatus, error)
 	// Dial connects to host:port from inside the VM's own network
 	// namespace (direct-tcpip, `ssh -L`). nil refuses port forwarding.
 	Dial func(ctx context.Context, host string, port int) (net.Conn, error)
@@ -72,6 +72,18 @@ type Terminal struct {
 type Control struct {
 	Resize *Terminal
 	Signal string
+}
+
+// ExitStatus is how a session's command ended: an exit code, or the
+// signal that killed it, which the session reports as RFC 4254 §6.10
+// exit-signal (OpenSSH does the same) so a client can tell `kill -9` from
+// `exit 137`.
+type ExitStatus struct {
+	Code int
+	// Signal is the signal's name without "SIG" ("KILL"); "" when the
+	// command exited.
+	Signal     string
+	CoreDumped bool
 }
 
 // VMLookup resolves a VM id taken from the SNI name. An error rejects the

@@ -55,6 +55,22 @@ func TestExecReturnsOutputAndExitStatus(t *testing.T) {
 	}
 }
 
+// A command killed by a signal is reported as RFC 4254 §6.10 exit-signal,
+// not as a status: the client can tell kill -9 from exit 137.
+func TestExecKilledBySignalSendsExitSignal(t *testing.T) {
+	vm := newTestVM(t, vmA, t.TempDir())
+	client := startGateway(t, vm).mustDial(t, vm)
+	sess := mustSession(t, client)
+	err := sess.Run("killed")
+	var exitErr *ssh.ExitError
+	if !errors.As(err, &exitErr) {
+		t.Fatalf("Run(killed) = %v, want an exit error", err)
+	}
+	if exitErr.Signal() != "KILL" {
+		t.Fatalf("Run(killed): signal %q (status %d), want exit-signal KILL", exitErr.Signal(), exitErr.ExitStatus())
+	}
+}
+
 func TestExecFailureReportsStatus255(t *testing.T) {
 	vm := newTestVM(t, vmA, t.TempDir())
 	client := startGateway(t, vm).mustDial(t, vm)
@@ -270,11 +286,11 @@ func TestRunningExecCancelled(t *testing.T) {
 	started := make(chan struct{}, 2)
 	ended := make(chan error, 2)
 	vm := newTestVM(t, vmA, t.TempDir())
-	vm.target.Exec = func(ctx context.Context, _ *Process) (int, error) {
+	vm.target.Exec = func(ctx context.Context, _ *Process) (ExitStatus, error) {
 		started <- struct{}{}
 		<-ctx.Done()
 		ended <- ctx.Err()
-		return 0, ctx.Err()
+		return ExitStatus{}, ctx.Err()
 	}
 	tg := startGateway(t, vm)
 

@@ -40,10 +40,11 @@ type testGateway struct {
 }
 
 // fakeExec stands in for a sandbox: it echoes the command, env and stdin to
-// stdout, writes a marker to stderr, and fails with 7 for "fail". A shell
+// stdout, writes a marker to stderr, fails with 7 for "fail" and is killed
+// by KILL (core dumped) for "killed". A shell
 // (empty command) reports its terminal, then each control event, until a
 // TERM signal ends it with 143.
-func fakeExec(ctx context.Context, p *Process) (int, error) {
+func fakeExec(ctx context.Context, p *Process) (ExitStatus, error) {
 	if p.Command == "" {
 		if p.TTY == nil {
 			fmt.Fprintln(p.Stdout, "shell without terminal")
@@ -59,17 +60,17 @@ func fakeExec(ctx context.Context, p *Process) (int, error) {
 				if c.Signal != "" {
 					fmt.Fprintf(p.Stdout, "signal %s\n", c.Signal)
 					if c.Signal == "TERM" {
-						return 143, nil
+						return ExitStatus{Code: 143}, nil
 					}
 				}
 			case <-ctx.Done():
-				return 0, ctx.Err()
+				return ExitStatus{}, ctx.Err()
 			}
 		}
 	}
 	in, err := io.ReadAll(p.Stdin)
 	if err != nil {
-		return 0, err
+		return ExitStatus{}, err
 	}
 	for _, k := range slices.Sorted(maps.Keys(p.Env)) {
 		fmt.Fprintf(p.Stdout, "env:%s=%s\n", k, p.Env[k])
@@ -77,12 +78,15 @@ func fakeExec(ctx context.Context, p *Process) (int, error) {
 	fmt.Fprintf(p.Stdout, "out:%s\n%s", p.Command, in)
 	fmt.Fprintf(p.Stderr, "err:%s", p.Command)
 	if p.Command == "fail" {
-		return 7, nil
+		return ExitStatus{Code: 7}, nil
+	}
+	if p.Command == "killed" {
+		return ExitStatus{Code: 128 + 9, Signal: "KILL", CoreDumped: true}, nil
 	}
 	if p.Command == "broken" {
-		return 0, errors.New("sandbox unavailable")
+		return ExitStatus{}, errors.New("sandbox unavailable")
 	}
-	return 0, nil
+	return ExitStatus{}, nil
 }
 
 // inMemorySFTP stands in for a VM's SFTP server: pkg/sftp's in-memory

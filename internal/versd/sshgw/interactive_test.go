@@ -71,10 +71,10 @@ func TestShellWithTerminal(t *testing.T) {
 func TestExecWithTerminalMergesStderr(t *testing.T) {
 	vm := newTestVM(t, vmA, t.TempDir())
 	var seen *Process
-	vm.target.Exec = func(ctx context.Context, p *Process) (int, error) {
+	vm.target.Exec = func(ctx context.Context, p *Process) (ExitStatus, error) {
 		seen = p
 		fmt.Fprint(p.Stderr, "to-stderr")
-		return 0, nil
+		return ExitStatus{}, nil
 	}
 	client := startGateway(t, vm).mustDial(t, vm)
 	sess := mustSession(t, client)

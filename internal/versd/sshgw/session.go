@@ -164,16 +164,30 @@ func (s *session) sendControl(c Control) bool {
 func (s *session) run(ctx context.Context, ch ssh.Channel, kind string, p *Process) {
 	defer ch.Close()
 	s.gw.logf("sshgw: %s: VM %s: %s started (terminal: %t)", s.remote, s.vmID, kind, p.TTY != nil)
-	code, err := s.target.Exec(ctx, p)
+	st, err := s.target.Exec(ctx, p)
 	if err != nil {
 		s.gw.logf("sshgw: %s: VM %s: %s failed: %v", s.remote, s.vmID, kind, err)
 		fmt.Fprintf(ch.Stderr(), "versd: command could not run: %v\n", err)
-		code = 255
+		st = ExitStatus{Code: 255}
 	}
+	_ = ch.CloseWrite()
+	if st.Signal != "" {
+		// RFC 4254 §6.10: a command killed by a signal reports the signal,
+		// not a status.
+		msg := struct {
+			Signal     string
+			CoreDumped bool
+			Message    string
+			Lang       string
+		}{Signal: st.Signal, CoreDumped: st.CoreDumped}
+		_, _ = ch.SendRequest("exit-signal", false, ssh.Marshal(&msg))
+		s.gw.logf("sshgw: %s: VM %s: %s killed by signal %s", s.remote, s.vmID, kind, st.Signal)
+		return
+	}
+	code := st.Code
 	if code < 0 || code > 255 {
 		code = 255
 	}
-	_ = ch.CloseWrite()
 	status := struct{ Status uint32 }{uint32(code)}
 	_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(&status))
 	s.gw.logf("sshgw: %s: VM %s: %s exited with status %d", s.remote, s.vmID, kind, code)
