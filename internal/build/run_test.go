@@ -33,6 +33,9 @@ func TestExecute_runLayerIsOneExecAndACommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The sweep of abandoned builders runs beside the first boot and may
+	// still be listing VMs on a loaded machine: not a RUN's request.
+	delete(perLayer, "GET /api/v1/vms")
 	want := map[string]int{"POST /api/v1/vm/{id}/exec/stream": 2, "POST /api/v1/vm/{id}/commit": 2}
 	if len(perLayer) != len(want) {
 		t.Errorf("requests for two RUN layers: %v, want exactly %v", perLayer, want)
