@@ -20,12 +20,25 @@ resource "vers_repo" "app" {
   description = "Pre-baked dev VMs, refreshed per main merge"
 }
 
-# Build from the checked-out repository. Only layers whose inputs changed
-# run; the rest are cache hits, even on a fresh runner.
+# The base image: a public image (Vers' own by default) forked into this
+# organisation, because commits are private to their organisation. The fork
+# is a snapshot: when the publisher moves the tag, plans warn and keep it;
+# bump base_version to fork the new one (and rebuild on it).
+resource "vers_repo_fork" "base" {
+  source    = var.base_image
+  repo_name = "${var.repo}-base"
+  triggers  = { base_version = var.base_version }
+}
+
+# Build from the checked-out repository, FROM the fork (the Dockerfile's
+# ARG BASE). Only layers whose inputs changed run; the rest are cache hits,
+# even on a fresh runner.
 resource "vers_build" "app" {
-  context    = var.context
-  build_args = { GIT_SHA = var.git_sha }
-  vm_config  = var.vm_config
+  context = var.context
+  build_args = {
+    BASE    = vers_repo_fork.base.reference
+    GIT_SHA = var.git_sha
+  }
 }
 
 # The rollback window: dated tags that already exist, newest first.

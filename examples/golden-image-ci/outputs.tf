@@ -1,3 +1,8 @@
+output "base_image" {
+  description = "The forked base image the builds start FROM, and its commit."
+  value       = { reference = vers_repo_fork.base.reference, commit_id = vers_repo_fork.base.commit_id }
+}
+
 output "build_commit_id" {
   description = "The commit this run built."
   value       = vers_build.app.commit_id

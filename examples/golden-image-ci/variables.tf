@@ -53,12 +53,14 @@ variable "team_members" {
   default     = []
 }
 
-variable "vm_config" {
-  description = "Builder size for a FROM scratch Dockerfile."
-  type = object({
-    vcpu_count   = number
-    mem_size_mib = number
-    fs_size_mib  = number
-  })
-  default = { vcpu_count = 2, mem_size_mib = 2048, fs_size_mib = 4096 }
+variable "base_image" {
+  description = "Public image to start from, as org/repo:tag; forked into this organisation as <repo>-base."
+  type        = string
+  default     = "vers/base:latest"
+}
+
+variable "base_version" {
+  description = "Change (e.g. to the month) to fork base_image again and rebuild on it; the fork never follows the source by itself."
+  type        = string
+  default     = "1"
 }

@@ -17,6 +17,25 @@ type BaseAPI interface {
 	GetRepoTag(ctx context.Context, repo, tag string) (*vers.RepoTagInfo, error)
 	GetCommitTag(ctx context.Context, name string) (*vers.TagInfo, error)
 	GetPublicRepoTag(ctx context.Context, org, repo, tag string) (*vers.RepoTagInfo, error)
+	GetCommitParents(ctx context.Context, commitID string) ([]vers.CommitEntity, error)
+}
+
+// ForeignBaseError is a FROM org/repo:tag whose tag is public but whose
+// commit belongs to another organisation. Commits are private to their
+// organisation, so no builder VM can start from it: the image has to be
+// forked first.
+type ForeignBaseError struct {
+	File string
+	Line int
+	Ref  string // org/repo:tag as written
+	Repo string // the repository and tag a fork gets by default
+	Tag  string
+}
+
+func (e *ForeignBaseError) Error() string {
+	return fmt.Sprintf("%s:%d: FROM %s: the repository is public, but its commit belongs to another organisation and commits are "+
+		"private to their organisation; fork it into yours (vers repo fork %s) and build FROM the fork: FROM %s:%s",
+		e.File, e.Line, e.Ref, e.Ref, e.Repo, e.Tag)
 }
 
 // ResolveBase turns a FROM line into the commit it names now ("" for
@@ -41,6 +60,13 @@ func ResolveBase(ctx context.Context, api BaseAPI, from dockerfile.From, dockerf
 		tag, err := api.GetPublicRepoTag(ctx, from.Org, from.Repo, from.Tag)
 		if err != nil {
 			return fail(err)
+		}
+		// A public tag can name a commit of another organisation, which
+		// the build could not start from; its lineage is readable only
+		// when the commit is ours. One GET, so the mistake shows at plan
+		// time instead of when the builder VM fails to boot.
+		if _, err := api.GetCommitParents(ctx, tag.CommitID); vers.IsNotFound(err) {
+			return "", &ForeignBaseError{File: dockerfileName, Line: from.Line, Ref: from.Ref, Repo: from.Repo, Tag: from.Tag}
 		}
 		return tag.CommitID, nil
 	case dockerfile.FromTag:

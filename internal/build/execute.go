@@ -23,6 +23,7 @@ type API interface {
 	GetRepoTag(ctx context.Context, repo, tag string) (*vers.RepoTagInfo, error)
 	GetCommitTag(ctx context.Context, name string) (*vers.TagInfo, error)
 	GetPublicRepoTag(ctx context.Context, org, repo, tag string) (*vers.RepoTagInfo, error)
+	GetCommitParents(ctx context.Context, commitID string) ([]vers.CommitEntity, error)
 	CreateVMNewRoot(ctx context.Context, req vers.NewRootRequest, waitBoot bool) (*vers.NewVMResponse, error)
 	CreateVMFromCommit(ctx context.Context, req vers.FromCommitRequest) (*vers.NewVMResponse, error)
 	WaitForVMRunning(ctx context.Context, vmID string, interval time.Duration) error

@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/dockerfile"
@@ -202,8 +203,14 @@ func (p *Preview) Summary(file string) string {
 	}
 }
 
-// Shorten keeps the first line of an instruction, cut to n runes.
+// urlPassword is the password of a URL in an instruction (ADD
+// https://user:password@host/...).
+var urlPassword = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^@\s/]*@`)
+
+// Shorten keeps the first line of an instruction, cut to n runes, with any
+// URL password hidden as url.URL.Redacted hides it.
 func Shorten(s string, n int) string {
+	s = urlPassword.ReplaceAllString(s, "${1}:xxxxx@")
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = strings.TrimRight(s[:i], " \\") + " …"
 	}

@@ -180,3 +180,19 @@ func TestPreviewBuild_fromBaseImageRecord(t *testing.T) {
 	}
 	checkPreviewMatches(t, p, res)
 }
+
+func TestShorten_hidesURLPasswordsAndCuts(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"ADD https://bob:s3cret@example.com/a.tgz /a", 200, "ADD https://bob:xxxxx@example.com/a.tgz /a"},
+		{"RUN echo a && \\\n  echo b", 200, "RUN echo a && …"},
+		{"RUN " + strings.Repeat("x", 80), 20, "RUN " + strings.Repeat("x", 15) + "…"},
+	} {
+		if got := Shorten(c.in, c.n); got != c.want {
+			t.Errorf("Shorten(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

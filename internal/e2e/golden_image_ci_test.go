@@ -28,7 +28,7 @@ func TestGoldenImageCI(t *testing.T) {
 		}
 		return info.CommitID
 	}
-	common := []string{"-input=false", "-var", "keep_dated=2", "-var", "vm_config={vcpu_count=1,mem_size_mib=512,fs_size_mib=1024}"}
+	common := []string{"-input=false", "-var", "keep_dated=2"}
 	apply := func(extra ...string) map[string]any {
 		t.Helper()
 		tf(t, dir, append(append([]string{"apply", "-auto-approve"}, common...), extra...)...)
@@ -44,6 +44,17 @@ func TestGoldenImageCI(t *testing.T) {
 	if vms := out["dev_vms"].(map[string]any); len(vms) != 1 {
 		t.Fatalf("want one dev VM, got %v", vms)
 	}
+	// The build starts FROM the fork of versd's built-in vers/base:latest.
+	base := out["base_image"].(map[string]any)
+	if base["reference"] != "my-app-base:latest" {
+		t.Fatalf("the base image must be forked as my-app-base:latest, got %v", base)
+	}
+	if got, err := c.GetRepoTag(context.Background(), "my-app-base", "latest"); err != nil || got.CommitID != base["commit_id"] {
+		t.Fatalf("versd must hold the fork my-app-base:latest -> %v: %+v, %v", base["commit_id"], got, err)
+	}
+	if !hasAncestor(t, c, day1, base["commit_id"].(string)) {
+		t.Fatalf("build %s must descend from the forked base %v", day1, base["commit_id"])
+	}
 
 	// Merge 2 changes the code: a new build, latest moves in place.
 	if err := os.WriteFile(filepath.Join(dir, "app", "feature.txt"), []byte("merge 2\n"), 0o644); err != nil {
@@ -57,6 +68,9 @@ func TestGoldenImageCI(t *testing.T) {
 	}
 	if !reflect.DeepEqual(actions["vers_build.app"], []string{"delete", "create"}) && !reflect.DeepEqual(actions["vers_build.app"], []string{"create", "delete"}) {
 		t.Fatalf("a code change must replace the build, plan has %v", actions["vers_build.app"])
+	}
+	if a := actions["vers_repo_fork.base"]; !reflect.DeepEqual(a, []string{"no-op"}) {
+		t.Fatalf("a merge must not fork the base again, plan has %v", a)
 	}
 	if a, ok := actions[`vers_vm.dev["alice"]`]; ok && !reflect.DeepEqual(a, []string{"no-op"}) {
 		t.Fatalf("moving latest must not touch running VMs, plan has %v", a)
@@ -109,5 +123,44 @@ func TestGoldenImageCI(t *testing.T) {
 		t.Fatal("destroying a dated tag must not delete the build's commit")
 	}
 
-	tf(t, dir, append(append([]string{"destroy", "-auto-approve"}, common...), "-var", "git_sha=cccc3333", "-var", "build_date=2026-04-20")...)
+	// A new base_version forks the base again and rebuilds on it, in one apply.
+	day3 := out["build_commit_id"].(string)
+	oldBase := base["commit_id"].(string)
+	rebase := []string{"-var", "git_sha=cccc3333", "-var", "build_date=2026-04-20", "-var", `team_members=["alice"]`, "-var", "base_version=2"}
+	plan = filepath.Join(dir, "rebase.tfplan")
+	tf(t, dir, append(append([]string{"plan", "-out", plan}, common...), rebase...)...)
+	actions = planActions(t, dir, plan)
+	replaced := func(a []string) bool {
+		return reflect.DeepEqual(a, []string{"delete", "create"}) || reflect.DeepEqual(a, []string{"create", "delete"})
+	}
+	if !replaced(actions["vers_repo_fork.base"]) || !replaced(actions["vers_build.app"]) {
+		t.Fatalf("a new base_version must replace the fork and the build in the same plan, got fork %v, build %v",
+			actions["vers_repo_fork.base"], actions["vers_build.app"])
+	}
+	tf(t, dir, "apply", "-input=false", plan)
+	out = outputs(t, dir)
+	newBase := out["base_image"].(map[string]any)["commit_id"].(string)
+	if newBase == oldBase || out["build_commit_id"] == day3 || !hasAncestor(t, c, out["build_commit_id"].(string), newBase) {
+		t.Fatalf("after a new base_version the build must descend from the new fork %s (old fork %s, old build %s): %v", newBase, oldBase, day3, out)
+	}
+
+	tf(t, dir, append(append([]string{"destroy", "-auto-approve"}, common...), "-var", "git_sha=cccc3333", "-var", "build_date=2026-04-20", "-var", "base_version=2")...)
+	if _, err := c.GetRepository(context.Background(), "my-app-base"); !vers.IsNotFound(err) {
+		t.Fatalf("destroy must delete the forked base repository, got err=%v", err)
+	}
+}
+
+// hasAncestor reports whether ancestor is in commit's lineage.
+func hasAncestor(t *testing.T, c *vers.Client, commit, ancestor string) bool {
+	t.Helper()
+	parents, err := c.GetCommitParents(context.Background(), commit)
+	if err != nil {
+		t.Fatalf("lineage of %s: %v", commit, err)
+	}
+	for _, p := range parents {
+		if p.ID == ancestor {
+			return true
+		}
+	}
+	return false
 }

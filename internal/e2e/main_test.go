@@ -46,7 +46,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dataDir)
-	server, err = versd.Start(context.Background(), versd.Options{DataDir: dataDir, APIKey: "e2e-key-not-secret-to-anyone"})
+	// "publisher" is a second organisation whose public images the default
+	// one forks (repo_fork_test.go).
+	server, err = versd.Start(context.Background(), versd.Options{DataDir: dataDir, APIKey: "e2e-key-not-secret-to-anyone",
+		Orgs: []versd.OrgKey{{Name: "publisher", APIKey: "e2e-publisher-key-not-secret-either"}}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cannot start versd:", err)
 		return 1

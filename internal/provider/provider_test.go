@@ -48,7 +48,10 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
-	srv, err := versd.Start(ctx, versd.Options{DataDir: dir, APIKey: "acc-test-key-" + fmt.Sprint(time.Now().UnixNano())})
+	// A second organisation, for the tests of what crosses organisations
+	// (forks of public repositories) and what must not.
+	srv, err := versd.Start(ctx, versd.Options{DataDir: dir, APIKey: "acc-test-key-" + fmt.Sprint(time.Now().UnixNano()),
+		Orgs: []versd.OrgKey{{Name: accOtherOrg, APIKey: "acc-other-key-" + fmt.Sprint(time.Now().UnixNano())}}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cannot start versd for the acceptance tests:", err)
 		return 1

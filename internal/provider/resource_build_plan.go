@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -259,6 +260,15 @@ func (r *BuildResource) resolveFrom(ctx context.Context, req resource.ModifyPlan
 		return dockerfile.From{}, "", false
 	}
 	now, err := build.ResolveBase(ctx, r.data.client, df.From, "Dockerfile")
+	var foreign *build.ForeignBaseError
+	if errors.As(err, &foreign) {
+		resp.Diagnostics.AddAttributeError(dockerfileAttr(spec), "Base image belongs to another organisation",
+			fmt.Sprintf("%s:%d: FROM %s names a public repository, but its commit belongs to another organisation and commits are "+
+				"private to their organisation. Fork it first and build FROM the fork:\n\n"+
+				"  resource \"vers_repo_fork\" \"base\" {\n    source = %q\n  }\n\n"+
+				"then FROM ${vers_repo_fork.base.reference} (%s:%s).", foreign.File, foreign.Line, foreign.Ref, foreign.Ref, foreign.Repo, foreign.Tag))
+		return dockerfile.From{}, "", false
+	}
 	if err != nil {
 		tflog.Debug(ctx, "FROM not resolvable at plan time; the build resolves it at apply", map[string]any{"error": err.Error()})
 		return dockerfile.From{}, "", false

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // RecoverCommit settles each point a crash can interrupt CommitAs at.
@@ -183,4 +185,39 @@ func TestDiskCopyLeftoverOfACrash(t *testing.T) {
 	}
 	startVMWith(t, m, "v", Limits{FsMiB: 64})
 	mustSucceed(t, m, "v", "echo ok > /root/ok")
+}
+
+// sealDisk waits for the loop device to let go of the image, also when the
+// data directory's path goes through a symlink (the kernel shows the
+// resolved path).
+func TestWaitLoopDetachedSeesThroughSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	img, mnt := filepath.Join(link, "d.img"), filepath.Join(dir, "m")
+	if err := makeDiskImage(img, 16); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(mnt, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := mountImage(img, mnt); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Unmount(mnt, unix.MNT_DETACH)
+	var st unix.Stat_t
+	if err := unix.Stat(mnt, &st); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitLoopDetached(st.Dev, img); err == nil {
+		t.Fatal("waitLoopDetached returned while the image was still mounted")
+	}
+	if err := unix.Unmount(mnt, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitLoopDetached(st.Dev, img); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -242,9 +242,14 @@ func syncFS(dir string) error {
 // then is the image file final.
 func waitLoopDetached(dev uint64, img string) error {
 	p := fmt.Sprintf("/sys/dev/block/%d:%d/loop/backing_file", unix.Major(dev), unix.Minor(dev))
+	// The kernel shows the path without symlinks.
+	real, err := filepath.EvalSymlinks(img)
+	if err != nil {
+		return err
+	}
 	for start := time.Now(); time.Since(start) < 5*time.Second; time.Sleep(2 * time.Millisecond) {
 		b, err := os.ReadFile(p)
-		if err != nil || string(bytes.TrimSpace(b)) != img {
+		if err != nil || string(bytes.TrimSpace(b)) != real {
 			return nil
 		}
 	}

@@ -233,13 +233,36 @@ func (m *Manager) startLocked(ctx context.Context, id string, layers []string, l
 	if err := m.shiftLayers(stack); err != nil {
 		return err
 	}
-	owner, err := m.newOwner()
-	if err != nil {
-		return err
+	// The VM's user namespace is made while its root is mounted; only the
+	// spec waits for it.
+	type ownerResult struct {
+		owner *vmOwner
+		err   error
 	}
-	bundle, err := m.prepareRoot(id, stack, lim, owner.nsPath())
+	made := make(chan ownerResult, 1)
+	go func() {
+		o, err := m.newOwner()
+		made <- ownerResult{o, err}
+	}()
+	var owner *vmOwner
+	waited := false
+	userns := func() (string, error) {
+		waited = true
+		r := <-made
+		if r.err != nil {
+			return "", r.err
+		}
+		owner = r.owner
+		return owner.nsPath(), nil
+	}
+	bundle, err := m.prepareRoot(id, stack, lim, userns)
 	if err != nil {
-		owner.release()
+		if !waited {
+			owner = (<-made).owner
+		}
+		if owner != nil {
+			owner.release()
+		}
 		m.releaseRoot(id)
 		return err
 	}

@@ -115,8 +115,8 @@ func overlayOptions(stack []string, writable string) string {
 }
 
 // prepareRoot makes the VM's writable layer, mounts its root and writes its
-// runc bundle.
-func (m *Manager) prepareRoot(id string, stack []string, lim Limits, userns string) (string, error) {
+// runc bundle, whose user namespace path userns gives once it exists.
+func (m *Manager) prepareRoot(id string, stack []string, lim Limits, userns func() (string, error)) (string, error) {
 	dir := m.vmDir(id)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
@@ -162,7 +162,11 @@ func (m *Manager) prepareRoot(id string, stack []string, lim Limits, userns stri
 	if err := mountFrom(m.dataDir, "overlay", rootfs, "overlay", opts); err != nil {
 		return "", fmt.Errorf("sandbox: VM %s: mounting its root: %w", id, err)
 	}
-	spec, err := m.vmSpec(id, lim, userns)
+	ns, err := userns()
+	if err != nil {
+		return "", err
+	}
+	spec, err := m.vmSpec(id, lim, ns)
 	if err != nil {
 		return "", err
 	}
