@@ -40,7 +40,8 @@ func (e *ForeignBaseError) Error() string {
 
 // ResolveBase turns a FROM line into the commit it names now ("" for
 // scratch). The provider also calls it at plan time, to rebuild when the
-// tag a build starts FROM has moved. Its errors are *BaseError.
+// tag a build starts FROM has moved. Its errors are *BaseError or
+// *ForeignBaseError.
 func ResolveBase(ctx context.Context, api BaseAPI, from dockerfile.From, dockerfileName string) (string, error) {
 	fail := func(err error) (string, error) {
 		return "", &BaseError{File: dockerfileName, Line: from.Line, From: from, Err: err}

@@ -21,6 +21,9 @@ func (missingBases) GetRepoTag(context.Context, string, string) (*vers.RepoTagIn
 func (missingBases) GetCommitTag(context.Context, string) (*vers.TagInfo, error) {
 	return nil, errMissing
 }
+func (missingBases) GetCommitParents(context.Context, string) ([]vers.CommitEntity, error) {
+	return nil, errMissing
+}
 func (missingBases) GetPublicRepoTag(context.Context, string, string, string) (*vers.RepoTagInfo, error) {
 	return nil, errMissing
 }
