@@ -9,6 +9,9 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
+# The e2e and reliability packages start versd and terraform only under
+# TF_ACC (acceptance tests skip without it); their benchmarks need it too.
+export TF_ACC=1
 BYTES=${BENCH_BYTES:-1073741824}
 FILES=${BENCH_FILES:-20000}
 RUNS=${BENCH_RUNS:-5}

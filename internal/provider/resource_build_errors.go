@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/build"
@@ -16,6 +17,10 @@ import (
 // advice about this configuration where the provider has better advice.
 func buildErrorMessage(err error) string {
 	msg := err.Error()
+	var foreign *build.ForeignBaseError
+	if errors.As(err, &foreign) {
+		return strings.Replace(msg, foreign.Error(), foreignBaseMessage(foreign), 1)
+	}
 	var base *build.BaseError
 	if !errors.As(err, &base) {
 		return msg
@@ -28,6 +33,15 @@ func buildErrorMessage(err error) string {
 			"otherwise fork it into your organisation with vers_repo_fork and build FROM the fork's reference"), 1)
 	}
 	return msg
+}
+
+// foreignBaseMessage explains a FROM org/repo:tag of another organisation
+// and shows the vers_repo_fork block that makes it usable.
+func foreignBaseMessage(e *build.ForeignBaseError) string {
+	return fmt.Sprintf("%s:%d: FROM %s names a public repository, but its commit belongs to another organisation and commits are "+
+		"private to their organisation. Fork it first and build FROM the fork:\n\n"+
+		"  resource \"vers_repo_fork\" \"base\" {\n    source = %q\n  }\n\n"+
+		"then FROM ${vers_repo_fork.base.reference} (%s:%s).", e.File, e.Line, e.Ref, e.Ref, e.Repo, e.Tag)
 }
 
 // buildFailureDetail is the detail of a failed apply: the engine's error,

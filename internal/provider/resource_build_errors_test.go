@@ -61,3 +61,13 @@ func TestBuildFailureDetail(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+func TestBuildErrorMessage_foreignBaseShowsTheForkBlock(t *testing.T) {
+	foreign := &build.ForeignBaseError{File: "Dockerfile", Line: 1, Ref: "vers/base:latest", Repo: "base", Tag: "latest"}
+	got := buildErrorMessage(fmt.Errorf("stage 1: %w", foreign))
+	if !strings.HasPrefix(got, "stage 1: Dockerfile:1: FROM vers/base:latest names a public repository") ||
+		!strings.Contains(got, `resource "vers_repo_fork" "base" {`) || !strings.Contains(got, `source = "vers/base:latest"`) ||
+		!strings.HasSuffix(got, "(base:latest).") || strings.Contains(got, "vers repo fork") {
+		t.Fatalf("got %q", got)
+	}
+}

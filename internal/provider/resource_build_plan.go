@@ -262,11 +262,7 @@ func (r *BuildResource) resolveFrom(ctx context.Context, req resource.ModifyPlan
 	now, err := build.ResolveBase(ctx, r.data.client, df.From, "Dockerfile")
 	var foreign *build.ForeignBaseError
 	if errors.As(err, &foreign) {
-		resp.Diagnostics.AddAttributeError(dockerfileAttr(spec), "Base image belongs to another organisation",
-			fmt.Sprintf("%s:%d: FROM %s names a public repository, but its commit belongs to another organisation and commits are "+
-				"private to their organisation. Fork it first and build FROM the fork:\n\n"+
-				"  resource \"vers_repo_fork\" \"base\" {\n    source = %q\n  }\n\n"+
-				"then FROM ${vers_repo_fork.base.reference} (%s:%s).", foreign.File, foreign.Line, foreign.Ref, foreign.Ref, foreign.Repo, foreign.Tag))
+		resp.Diagnostics.AddAttributeError(dockerfileAttr(spec), "Base image belongs to another organisation", foreignBaseMessage(foreign))
 		return dockerfile.From{}, "", false
 	}
 	if err != nil {

@@ -30,6 +30,13 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 // run builds the provider once and writes a dev_overrides CLI config, the
 // way a developer loads an unreleased provider into terraform.
 func run(m *testing.M) int {
+	// These tests start real versd servers and VMs, most of them drive
+	// terraform: acceptance tests, which skip without TF_ACC like the
+	// provider's and e2e's, so a plain go test ./... stays quick.
+	if os.Getenv("TF_ACC") == "" {
+		fmt.Println("reliability: acceptance tests skipped; set TF_ACC=1 to run them (make test does)")
+		return 0
+	}
 	var err error
 	if harness, err = tfharness.Setup(); err != nil {
 		fmt.Fprintln(os.Stderr, "reliability:", err)
