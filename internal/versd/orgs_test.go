@@ -274,9 +274,6 @@ func TestEveryRouteHasAPrivacyCase(t *testing.T) {
 // and nothing it sends changes them. Public repositories are the exception,
 // and only once their owner makes them public.
 func TestOrgsArePrivateOnEveryRoute(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots VMs")
-	}
 	_, a, b := startTwoOrgs(t)
 	f := newOrgFixture(t, a, "local", 1)
 	g := ghost("local")
@@ -347,9 +344,6 @@ func TestOrgsArePrivateOnEveryRoute(t *testing.T) {
 // Names are per organisation, each org's env vars reach its own VMs only,
 // and a tag cannot point at another organisation's commit.
 func TestOrgsHaveTheirOwnNamespaces(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots VMs")
-	}
 	_, a, b := startTwoOrgs(t)
 	aVM, bVM := a.newRoot(), b.newRoot()
 	aCommit, bCommit := a.commit(aVM, nil), b.commit(bVM, nil)
@@ -404,9 +398,6 @@ func TestOrgsHaveTheirOwnNamespaces(t *testing.T) {
 // caller's organisation: repo, tag, commit and a running VM it owns, with
 // the source's files. The source org sees none of it.
 func TestForkAcrossOrgs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots VMs")
-	}
 	_, a, b := startTwoOrgs(t)
 	vm := a.newRoot()
 	a.execOK(vm, "echo forked-content > /root/marker")
@@ -462,9 +453,6 @@ func TestForkAcrossOrgs(t *testing.T) {
 // Every versd publishes its base root filesystem as vers/base:latest, and
 // a fork of it boots the same base new_root gives.
 func TestBuiltinBaseImageForks(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots VMs")
-	}
 	s, a, b := startTwoOrgs(t)
 	var pub vers.ListPublicRepositoriesResponse
 	b.must(200, "GET", "/api/v1/public/repositories", nil, &pub)
@@ -516,9 +504,6 @@ func TestOrgOptionsAreChecked(t *testing.T) {
 // A restart keeps every organisation's objects apart and vers/base:latest
 // on the same commit.
 func TestOrgsSurviveRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots VMs")
-	}
 	dir := t.TempDir()
 	withOther := func(o *Options) { o.Orgs = []OrgKey{{Name: "other", APIKey: otherOrgKey}} }
 	s := startTest(t, dir, withOther)
