@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 )
 
 // ADD <url> is downloaded by the engine (here from a server on loopback,
@@ -46,7 +48,7 @@ func TestExecute_addURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vm := bootFrom(t, ts.client, res.CommitID)
+	vm := tfharness.BootVM(t, ts.client, res.CommitID)
 	got := execIn(t, ts.client, vm, "sh", "-c", "cat /opt/tool.txt; stat -c '%n %a %U %Y' /opt/tool.txt /x.txt /w/bin/tool.txt")
 	want := body + "/opt/tool.txt 600 root 1714979289\n/x.txt 600 root 1714979289\n/w/bin/tool.txt 755 nobody 1714979289"
 	if got != want {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
 
@@ -53,7 +54,7 @@ func TestExecute_fromRepoTagAndCommitID(t *testing.T) {
 			if res.BaseCommit != base.CommitID {
 				t.Fatalf("base commit %s, want %s", res.BaseCommit, base.CommitID)
 			}
-			vm := bootFrom(t, ts.client, res.CommitID)
+			vm := tfharness.BootVM(t, ts.client, res.CommitID)
 			got := execIn(t, ts.client, vm, "sh", "-c", "cat /tmp/who /tmp/where /tmp/stage /tmp/copied-base")
 			if want := "nobody\n/app\nbase\nbase"; got != want {
 				t.Fatalf("child saw %q, want %q", got, want)
@@ -65,7 +66,7 @@ func TestExecute_fromRepoTagAndCommitID(t *testing.T) {
 	}
 	// Both spellings resolve to the same commit, so the second one was a
 	// cache hit that booted nothing.
-	if ts.vmsBooted() != 1 { // the bootFrom of the check
+	if ts.vmsBooted() != 1 { // the BootVM of the check
 		t.Fatalf("the second spelling of the same base booted %d VMs, want only the check VM", ts.vmsBooted())
 	}
 }

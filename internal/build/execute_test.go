@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 )
 
 // scratchDockerfile exercises every supported instruction on a busybox
@@ -69,7 +71,7 @@ func TestExecute_scratchBuildCacheAndIncrementalRebuild(t *testing.T) {
 	}
 
 	t.Run("the commit holds the build", func(t *testing.T) {
-		vm := bootFrom(t, ts.client, first.CommitID)
+		vm := tfharness.BootVM(t, ts.client, first.CommitID)
 		checks := map[string][]string{
 			"port=8080":           {"cat", "/etc/app/app.conf"},
 			"x":                   {"cat", "/etc/app/nested/x.conf"},
@@ -128,7 +130,7 @@ func TestExecute_scratchBuildCacheAndIncrementalRebuild(t *testing.T) {
 		if third.CommitID == first.CommitID || ts.vmsBooted() != 1 || third.VMsBooted != 1 {
 			t.Fatalf("commit %s (first %s), versd booted %d", third.CommitID, first.CommitID, ts.vmsBooted())
 		}
-		vm := bootFrom(t, ts.client, third.CommitID)
+		vm := tfharness.BootVM(t, ts.client, third.CommitID)
 		if got := execIn(t, ts.client, vm, "cat", "/opt/last.txt"); got != "v2" {
 			t.Fatalf("/opt/last.txt = %q", got)
 		}

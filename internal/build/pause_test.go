@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 	"github.com/vers-sh/terraform-provider-vers/internal/versd"
 )
 
@@ -29,11 +30,11 @@ COPY g.txt /g.txt
 	if !log.contains("left paused by its commit; resuming it") {
 		t.Fatal("the log does not say the builder was resumed; did versd pause it?")
 	}
-	vm := bootFrom(t, ts.client, res.CommitID)
+	vm := tfharness.BootVM(t, ts.client, res.CommitID)
 	if got := execIn(t, ts.client, vm, "cat", "/both", "/g.txt"); got != "a\nf\ng" {
 		t.Fatalf("the image holds %q", got)
 	}
-	if n := len(ts.liveVMs(t)); n != 1 { // the one bootFrom started
+	if n := len(ts.liveVMs(t)); n != 1 { // the one BootVM started
 		t.Fatalf("%d VMs live, want only the test's own", n)
 	}
 }

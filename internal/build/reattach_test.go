@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 	"github.com/vers-sh/terraform-provider-vers/internal/versd"
 )
 
@@ -61,7 +62,7 @@ func TestRunReattachesToACutStream(t *testing.T) {
 	if cuts.Load() < 1 {
 		t.Fatal("the test did not cut any stream")
 	}
-	vm := bootFrom(t, c, res.CommitID)
+	vm := tfharness.BootVM(t, c, res.CommitID)
 	if got := execIn(t, c, vm, "sh", "-c", "wc -l < /runs"); got != "5" {
 		t.Fatalf("the command ran %s loop iterations in total, want 5 (run once)", got)
 	}

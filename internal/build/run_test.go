@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
 
@@ -46,7 +47,7 @@ func TestExecute_runLayerIsOneExecAndACommit(t *testing.T) {
 			break
 		}
 	}
-	vm := bootFrom(t, ts.client, res.CommitID)
+	vm := tfharness.BootVM(t, ts.client, res.CommitID)
 	if got := execIn(t, ts.client, vm, "cat", "/new/dir/here"); got != "/new/dir" {
 		t.Errorf("RUN ran in %q, want the WORKDIR /new/dir", got)
 	}

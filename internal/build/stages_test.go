@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
 
@@ -46,7 +47,7 @@ func TestExecute_multiStage(t *testing.T) {
 	dir := t.TempDir()
 	res := multiStage(t, ts, dir, "v1", Options{BuildID: "ms"})
 
-	vm := bootFrom(t, ts.client, res.CommitID)
+	vm := tfharness.BootVM(t, ts.client, res.CommitID)
 	got := execIn(t, ts.client, vm, "sh", "-c", "cat /srv/bin/app /srv/copy.txt /srv/tested /srv/share/readme; stat -c %U /srv/share/readme; ls /srv | tr '\\n' ' '")
 	if want := "v1v1tested\ndoc\nnobody\nbin copy.txt share tested"; got != want {
 		t.Fatalf("target holds %q, want %q", got, want)
@@ -83,7 +84,7 @@ func TestExecute_multiStage(t *testing.T) {
 	if want := []bool{false, false, false, true, false, false, false, false}; !equalBools(cached, want) {
 		t.Fatalf("cached = %v, want %v", cached, want)
 	}
-	vm2 := bootFrom(t, ts.client, changed.CommitID)
+	vm2 := tfharness.BootVM(t, ts.client, changed.CommitID)
 	if got := execIn(t, ts.client, vm2, "cat", "/srv/bin/app"); got != "v2" {
 		t.Fatalf("after the change the app is %q", got)
 	}
@@ -106,7 +107,7 @@ func TestExecute_targetStage(t *testing.T) {
 	if len(res.Layers) != 2 {
 		t.Fatalf("target build ran %d layers, want 2", len(res.Layers))
 	}
-	vm := bootFrom(t, ts.client, res.CommitID)
+	vm := tfharness.BootVM(t, ts.client, res.CommitID)
 	if got := execIn(t, ts.client, vm, "cat", "/out/bin/app"); got != "v1" {
 		t.Fatalf("got %q", got)
 	}
@@ -128,7 +129,7 @@ COPY --from=base:v1 /base.txt /app/again.txt
 	if err != nil {
 		t.Fatal(err)
 	}
-	vm := bootFrom(t, ts.client, res.CommitID)
+	vm := tfharness.BootVM(t, ts.client, res.CommitID)
 	if got := execIn(t, ts.client, vm, "cat", "/app/built.txt", "/app/again.txt"); got != "base-deps\nbase\nbase" {
 		t.Fatalf("got %q", got)
 	}
@@ -155,7 +156,7 @@ RUN echo hi
 	if err != nil {
 		t.Fatal(err)
 	}
-	vm := bootFrom(t, ts.client, res.CommitID)
+	vm := tfharness.BootVM(t, ts.client, res.CommitID)
 	got := execIn(t, ts.client, vm, "sh", "-c", "cat /data/keep /seen /used-custom-shell; ls /data | wc -l; ls -A /root/.cache | wc -l; find /mnt -mindepth 2 | wc -l")
 	// The mount points stay, empty, as Docker leaves them.
 	if want := "keep\nfrom-contextgenerated\ncustom\n1\n0\n0"; got != want {
@@ -194,7 +195,7 @@ RUN --mount=type=secret,id=absent test ! -e /run/secrets/absent && touch /absent
 		if strings.Contains(l.CacheKey, secret) || strings.Contains(l.Instruction, secret[:6]) && !strings.Contains(l.Instruction, "test \"$TOK\"") {
 			t.Fatalf("layer %+v mentions the secret", l)
 		}
-		vm := bootFrom(t, ts.client, l.CommitID)
+		vm := tfharness.BootVM(t, ts.client, l.CommitID)
 		out, err := ts.client.Exec(context.Background(), vm, vers.ExecRequest{Command: []string{"sh", "-c",
 			// Every file but the Dockerfile's own text in /env-ok's RUN
 			// record; grep exits 1 when nothing matches.
@@ -206,7 +207,7 @@ RUN --mount=type=secret,id=absent test ! -e /run/secrets/absent && touch /absent
 			t.Fatalf("layer %d (%s) holds secret traces: %s", l.Line, l.CommitID, s)
 		}
 	}
-	vm := bootFrom(t, ts.client, res.CommitID)
+	vm := tfharness.BootVM(t, ts.client, res.CommitID)
 	if got := execIn(t, ts.client, vm, "cat", "/env-ok", "/len"); got != "env-ok\n"+itoaTest(len(secret)) {
 		t.Fatalf("got %q", got)
 	}

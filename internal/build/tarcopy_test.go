@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/latencyproxy"
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 )
 
@@ -84,7 +85,7 @@ COPY one.txt /existing/was-link
 	if log.contains(sftpFallbackNote) {
 		t.Fatal("busybox has tar; the copy must not fall back to SFTP")
 	}
-	vm := bootFrom(t, ts.client, res.CommitID)
+	vm := tfharness.BootVM(t, ts.client, res.CommitID)
 	for want, argv := range map[string][]string{
 		"one":            {"cat", "/existing/dir/one.txt"},
 		"file one":       {"sh", "-c", "[ -f /newfile ] && echo file; cat /newfile"},
@@ -130,7 +131,7 @@ COPY --chown=nobody one.txt .
 	if !log.contains(sftpFallbackNote) {
 		t.Fatal("the log does not say the copy fell back to SFTP")
 	}
-	vm := bootFrom(t, ts.client, res.CommitID)
+	vm := tfharness.BootVM(t, ts.client, res.CommitID)
 	if got := execIn(t, ts.client, vm, "cat", "/w/conf/a.conf", "/w/conf/sub/b.conf", "/w/one.txt"); got != "a\nb\none" {
 		t.Fatalf("copied contents = %q", got)
 	}
@@ -263,7 +264,7 @@ func TestCopy_droppedConnection(t *testing.T) {
 		if !log.contains("dropped during COPY") {
 			t.Fatal("the log does not mention the retry")
 		}
-		vm := bootFrom(t, ts.client, res.CommitID)
+		vm := tfharness.BootVM(t, ts.client, res.CommitID)
 		if got := execIn(t, ts.client, vm, "stat", "-c", "%s", "/big.bin"); got != "314572800" {
 			t.Fatalf("/big.bin has %s bytes after the retry, want %d", got, size)
 		}
@@ -300,7 +301,7 @@ func TestCopy_largeFilesInRanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vm := bootFrom(t, ts.client, res.CommitID)
+	vm := tfharness.BootVM(t, ts.client, res.CommitID)
 	for name, want := range map[string]string{"a.bin": sum(data), "b.bin": sum(data[:bigFileThreshold])} {
 		got := strings.Fields(execIn(t, ts.client, vm, "sha256sum", "/big/"+name))
 		if len(got) == 0 || got[0] != want {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 )
 
 // userDockerfile runs RUN steps as USER in every form Docker accepts and
@@ -54,7 +56,7 @@ func TestExecute_userWorkdirAndChown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vm := bootFrom(t, ts.client, res.CommitID)
+	vm := tfharness.BootVM(t, ts.client, res.CommitID)
 	cat := func(name string) string { return execIn(t, ts.client, vm, "cat", "/out/"+name) }
 	owner := func(p string) string { return execIn(t, ts.client, vm, "stat", "-c", "%u:%g", p) }
 

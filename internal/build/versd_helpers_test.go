@@ -104,18 +104,3 @@ func execIn(t *testing.T, c *vers.Client, vmID string, argv ...string) string {
 	}
 	return strings.TrimSpace(out.Stdout)
 }
-
-// bootFrom starts a VM from a commit and deletes it when the test ends.
-func bootFrom(t *testing.T, c *vers.Client, commitID string) string {
-	t.Helper()
-	ctx := context.Background()
-	vm, err := c.CreateVMFromCommit(ctx, vers.FromCommitRequest{CommitID: commitID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = c.DeleteVM(context.Background(), vm.VMID) })
-	if err := c.WaitForVMRunning(ctx, vm.VMID, 100*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	return vm.VMID
-}

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/tfharness"
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
@@ -97,7 +96,7 @@ func TestBuildSecrets_neverStored(t *testing.T) {
 	}
 	ctx := context.Background()
 	sum := sha256.Sum256([]byte(secret))
-	final := bootVM(t, c, out["commit"].(string))
+	final := tfharness.BootVM(t, c, out["commit"].(string))
 	if got := execOut(t, c, final, "sh", "-c", "cat /app/app /app/token.sha; ls -d /src /out 2>/dev/null | wc -l"); got != "artifact\n"+hex.EncodeToString(sum[:])+"\n0" {
 		t.Fatalf("runtime stage holds %q", got)
 	}
@@ -107,7 +106,7 @@ func TestBuildSecrets_neverStored(t *testing.T) {
 		t.Fatalf("%d layers, want 3 (COPY, RUN, COPY --from)", len(layers))
 	}
 	for _, l := range layers {
-		vm := bootVM(t, c, l.(string))
+		vm := tfharness.BootVM(t, c, l.(string))
 		res, err := c.Exec(ctx, vm, vers.ExecRequest{Command: []string{"sh", "-c",
 			"grep -rlF '" + secret + "' / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null; ls -A /run/secrets /tmp/tok2 2>/dev/null; true"}})
 		if err != nil {
@@ -171,20 +170,6 @@ func zipText(t *testing.T, p string) string {
 		rc.Close()
 	}
 	return b.String()
-}
-
-func bootVM(t *testing.T, c *vers.Client, commit string) string {
-	t.Helper()
-	ctx := context.Background()
-	vm, err := c.CreateVMFromCommit(ctx, vers.FromCommitRequest{CommitID: commit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = c.DeleteVM(context.Background(), vm.VMID) })
-	if err := c.WaitForVMRunning(ctx, vm.VMID, 100*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	return vm.VMID
 }
 
 func execOut(t *testing.T, c *vers.Client, vm string, argv ...string) string {

@@ -6,6 +6,7 @@ package tfharness
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vers-sh/terraform-provider-vers/internal/vers"
 	"github.com/vers-sh/terraform-provider-vers/internal/versd"
@@ -173,4 +175,20 @@ func clientWithKey(t testing.TB, s *versd.Server, key string, maxRetries int) *v
 		t.Fatal(err)
 	}
 	return c
+}
+
+// BootVM starts a VM from commitID, waits until it runs and deletes it when
+// the test ends: how the suites look inside a commit they made.
+func BootVM(t testing.TB, c *vers.Client, commitID string) string {
+	t.Helper()
+	ctx := context.Background()
+	vm, err := c.CreateVMFromCommit(ctx, vers.FromCommitRequest{CommitID: commitID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = c.DeleteVM(context.Background(), vm.VMID) })
+	if err := c.WaitForVMRunning(ctx, vm.VMID, 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	return vm.VMID
 }
