@@ -190,17 +190,20 @@ func (s *state) addURL(c *instructions.AddCommand, src string, line int, step *S
 	cp.Dest, cp.DestIsDir = resolveDest(s.workdir, c.DestPath)
 	step.Copy = cp
 	step.Materializes = true
+	// The text of the step and the warning below reach errors, logs, plan
+	// output and commit records; the password stays only in the URL the
+	// engine fetches.
+	shown := src
 	if u, err := url.Parse(src); err == nil {
 		if _, has := u.User.Password(); has {
-			// The text reaches errors, logs and commit records; the
-			// password stays in the URL the engine fetches.
-			step.Original = strings.ReplaceAll(step.Original, src, u.Redacted())
+			shown = u.Redacted()
+			step.Original = strings.ReplaceAll(step.Original, src, shown)
 		}
 	}
 	// normalizeCopy lists Sources, which a URL step leaves empty: add it.
 	step.Normalized = strings.TrimSuffix(normalizeCopy("ADD", cp), jsonArray([]string{cp.Dest})) + jsonArray([]string{src, cp.Dest})
 	if cp.Checksum == "" {
-		s.warn(line, "ADD "+src+" has no --checksum, so the download runs on every build (add --checksum=sha256:… to cache it)")
+		s.warn(line, "ADD "+shown+" has no --checksum, so the download runs on every build (add --checksum=sha256:… to cache it)")
 	}
 	return true
 }

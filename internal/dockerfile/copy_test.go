@@ -136,4 +136,8 @@ func TestAddURLPasswordIsRedactedFromTheStepText(t *testing.T) {
 	if step.Copy.URL != "https://bob:s3cretpw@example.com/f.tgz" {
 		t.Fatalf("URL = %q", step.Copy.URL)
 	}
+	// No --checksum: the warning names the URL, which plan output shows.
+	if len(df.Warnings) != 1 || strings.Contains(df.Warnings[0], "s3cretpw") || !strings.Contains(df.Warnings[0], "bob:xxxxx@example.com") {
+		t.Fatalf("Warnings = %q", df.Warnings)
+	}
 }

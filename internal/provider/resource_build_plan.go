@@ -255,7 +255,9 @@ func (r *BuildResource) resolveFrom(ctx context.Context, req resource.ModifyPlan
 	if !known || diags.HasError() {
 		return dockerfile.From{}, "", false
 	}
-	df, err := build.ParseDockerfile(spec)
+	// parseWithBases: a Dockerfile that needs its base's ENV to parse
+	// still gets its base planned (base_commit_id, base_updates).
+	df, err := r.parseWithBases(ctx, spec)
 	if err != nil {
 		return dockerfile.From{}, "", false
 	}
