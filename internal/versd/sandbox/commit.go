@@ -78,16 +78,25 @@ func (m *Manager) CommitAs(ctx context.Context, id, layerID string, keepPaused b
 	delete(m.vms, id)
 	m.mu.Unlock()
 	m.stopVM(v)
+	// A failure before the layer exists leaves the writable layer where it
+	// was: the VM runs again on its old stack instead of staying down while
+	// the API still calls it running.
+	restart := func(err error) ([]string, error) {
+		if rerr := m.startLocked(ctx, id, v.stack, v.limits); rerr != nil {
+			return nil, fmt.Errorf("%w (restarting the VM afterwards: %v)", err, rerr)
+		}
+		return nil, err
+	}
 	writable := filepath.Join(m.vmDir(id), "upper")
 	if onDisk {
 		if err := m.sealDisk(id); err != nil {
-			return nil, err
+			return restart(err)
 		}
 		writable = m.diskImage(id)
 	}
 	parent := v.stack[len(v.stack)-1]
 	if err := m.stageCommit(writable, layerID, parent); err != nil {
-		return nil, err
+		return restart(err)
 	}
 	stack := append(slices.Clone(v.stack), layerID)
 	if err := m.startLocked(ctx, id, stack, v.limits); err != nil {

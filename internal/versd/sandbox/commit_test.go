@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -219,5 +220,29 @@ func TestWaitLoopDetachedSeesThroughSymlinks(t *testing.T) {
 	}
 	if err := waitLoopDetached(st.Dev, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A commit that fails before its layer exists leaves the VM running on its
+// old stack, with its files: not stopped while the API still reports it
+// running.
+func TestFailedCommitKeepsTheVMRunning(t *testing.T) {
+	m := newTestManager(t)
+	ctx := context.Background()
+	for _, lim := range []Limits{{}, {FsMiB: 64}} {
+		id := fmt.Sprintf("fail-%d", lim.FsMiB)
+		startVMWith(t, m, id, lim)
+		mustSucceed(t, m, id, "echo kept > /root/kept")
+		// The layer id is taken, so publishing the staged layer fails.
+		taken := fmt.Sprintf("dead%04x", lim.FsMiB)
+		if err := os.MkdirAll(filepath.Join(m.layerDir(taken), "x"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.CommitAs(ctx, id, taken, false); err == nil {
+			t.Fatalf("%s: commit onto a taken layer id succeeded", id)
+		}
+		if got := mustSucceed(t, m, id, "cat /root/kept"); got != "kept\n" {
+			t.Fatalf("%s: after the failed commit the VM sees %q", id, got)
+		}
 	}
 }

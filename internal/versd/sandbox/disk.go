@@ -53,6 +53,9 @@ func (m *Manager) prepareWritable(id string, lim Limits) (string, error) {
 		if err := os.Rename(img+".tmp", img); err != nil {
 			return "", err
 		}
+		if err := syncDir(filepath.Dir(img)); err != nil {
+			return "", err
+		}
 	}
 	if !isMountPoint(mnt) {
 		if err := os.MkdirAll(mnt, 0o700); err != nil {
@@ -157,6 +160,12 @@ func copySparse(src, dst string) error {
 		off = hole
 	}
 	if err := out.Truncate(size); err != nil {
+		out.Close()
+		return err
+	}
+	// Durable before the rename publishes it: after a power cut a full-size
+	// image without its superblock would never mount again.
+	if err := out.Sync(); err != nil {
 		out.Close()
 		return err
 	}
@@ -296,7 +305,12 @@ func (m *Manager) mountLayerImage(id, img, root string) error {
 	if err := unix.Mount(filepath.Join(aside, "upper"), root, "", unix.MS_BIND, ""); err != nil {
 		return err
 	}
-	return unix.Mount("", root, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, "")
+	if err := unix.Mount("", root, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		// Not left writable: mountLayers takes a mount point as done.
+		_ = unix.Unmount(root, unix.MNT_DETACH)
+		return err
+	}
+	return nil
 }
 
 func isMountPoint(p string) bool {

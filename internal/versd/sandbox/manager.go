@@ -268,6 +268,9 @@ func (m *Manager) startLocked(ctx context.Context, id string, layers []string, l
 	}
 	v, err := m.spawnVM(ctx, id, bundle, owner)
 	if err != nil {
+		// Its root stays mounted when runc never started (releasing twice
+		// is harmless when the VM was started and stopped).
+		m.releaseRoot(id)
 		return err
 	}
 	v.stack = slices.Clone(layers)
