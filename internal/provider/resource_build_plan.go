@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -51,15 +52,18 @@ func (r *BuildResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		r.planBase(ctx, req, resp)
 		return
 	}
-	r.planBaseMove(ctx, req, resp)
+	// One tag lookup per plan of an existing build: the base-move check
+	// and the replacement preview share it.
+	base := sync.OnceValue(func() resolvedFrom { return r.resolveFrom(ctx, req, resp) })
+	r.planBaseMove(ctx, req, resp, base)
 	if !resp.Diagnostics.HasError() && r.replacing(ctx, req, resp) {
-		r.warnReplacement(ctx, req, resp)
+		r.warnReplacement(ctx, req, resp, base)
 	}
 }
 
 // planBaseMove replaces an existing build whose FROM tag moved, unless
 // base_updates = "ignore".
-func (r *BuildResource) planBaseMove(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+func (r *BuildResource) planBaseMove(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, base func() resolvedFrom) {
 	var recorded, commitID, policy types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("base_commit_id"), &recorded)...)
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("commit_id"), &commitID)...)
@@ -67,8 +71,9 @@ func (r *BuildResource) planBaseMove(ctx context.Context, req resource.ModifyPla
 	if resp.Diagnostics.HasError() || commitID.IsNull() || policy.ValueString() == baseUpdatesIgnore {
 		return // a failed (tainted) build is replaced anyway; "ignore" keeps the base
 	}
-	from, now, ok := r.resolveFrom(ctx, req, resp)
-	if !ok || recorded.ValueString() == now {
+	b := base()
+	from, now := b.from, b.now
+	if !b.ok || recorded.ValueString() == now {
 		return
 	}
 	if now == commitID.ValueString() {
@@ -109,12 +114,12 @@ func (r *BuildResource) replacing(ctx context.Context, req resource.ModifyPlanRe
 // replacement twice, the second time as a create, and drops the warnings
 // of that second call, so the first call says it; the private marker keeps
 // the second from saying it again on tools that do not drop it.
-func (r *BuildResource) warnReplacement(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	_, now, ok := r.resolveFrom(ctx, req, resp)
-	if !ok {
+func (r *BuildResource) warnReplacement(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, base func() resolvedFrom) {
+	b := base()
+	if !b.ok {
 		return
 	}
-	if p, file, ok := r.preview(ctx, req, resp, now); ok {
+	if p, file, ok := r.preview(ctx, req, resp, b.now); ok {
 		resp.Diagnostics.AddWarning("Build preview: "+p.Summary(file), previewDetail(p, file))
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, previewWarnedKey, []byte("true"))...)
 	}
@@ -127,9 +132,9 @@ const previewWarnedKey = "preview_warned"
 // planBase plans base_commit_id of a build about to be created as the
 // commit the FROM line names now, and previews its layers.
 func (r *BuildResource) planBase(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if _, now, ok := r.resolveFrom(ctx, req, resp); ok {
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("base_commit_id"), types.StringValue(now))...)
-		r.planLayers(ctx, req, resp, now)
+	if b := r.resolveFrom(ctx, req, resp); b.ok {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("base_commit_id"), types.StringValue(b.now))...)
+		r.planLayers(ctx, req, resp, b.now)
 	}
 }
 
@@ -246,30 +251,38 @@ func (a indexedAPI) ListAllCommits(ctx context.Context) ([]vers.CommitInfo, erro
 	return a.commits.All(ctx)
 }
 
+// resolvedFrom is a FROM line and the commit it names now; ok is false
+// when it could not be resolved at plan time.
+type resolvedFrom struct {
+	from dockerfile.From
+	now  string
+	ok   bool
+}
+
 // resolveFrom reads the FROM line from the configuration and resolves it.
 // ok is false when the inputs are unknown or invalid (ValidateConfig
 // reports the errors) or the base cannot be read now.
-func (r *BuildResource) resolveFrom(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) (dockerfile.From, string, bool) {
+func (r *BuildResource) resolveFrom(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) resolvedFrom {
 	spec, known, diags := readBuildInputs(ctx, configGetter(req.Config))
 	resp.Diagnostics.Append(diags...)
 	if !known || diags.HasError() {
-		return dockerfile.From{}, "", false
+		return resolvedFrom{}
 	}
 	// parseWithBases: a Dockerfile that needs its base's ENV to parse
 	// still gets its base planned (base_commit_id, base_updates).
 	df, err := r.parseWithBases(ctx, spec)
 	if err != nil {
-		return dockerfile.From{}, "", false
+		return resolvedFrom{}
 	}
 	now, err := build.ResolveBase(ctx, r.data.client, df.From, "Dockerfile")
 	var foreign *build.ForeignBaseError
 	if errors.As(err, &foreign) {
 		resp.Diagnostics.AddAttributeError(dockerfileAttr(spec), "Base image belongs to another organisation", foreignBaseMessage(foreign))
-		return dockerfile.From{}, "", false
+		return resolvedFrom{}
 	}
 	if err != nil {
 		tflog.Debug(ctx, "FROM not resolvable at plan time; the build resolves it at apply", map[string]any{"error": err.Error()})
-		return dockerfile.From{}, "", false
+		return resolvedFrom{}
 	}
-	return df.From, now, true
+	return resolvedFrom{from: df.From, now: now, ok: true}
 }

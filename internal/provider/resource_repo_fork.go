@@ -213,8 +213,11 @@ func (r *RepoForkResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 }
 
 // sameFork reports whether the plan keeps the fork that exists, i.e. no
-// attribute that forks again has changed. (Attribute plan modifiers'
-// replacement decisions are not visible to ModifyPlan.)
+// attribute that forks again has changed. Attribute plan modifiers'
+// replacement decisions are not visible to ModifyPlan, so this mirrors them
+// by hand: replaceifset on source and triggers, RequiresReplace on
+// repo_name and tag_name, enablereplaces on keep_vm. Change both together
+// (TestSameForkTellsReplacementsApart has a case for each).
 func sameFork(plan, state repoForkModel) bool {
 	recorded := func(p, s attr.Value) bool { return s.IsNull() || p.Equal(s) } // replaceifset
 	return recorded(plan.Source, state.Source) && recorded(plan.Triggers, state.Triggers) &&
@@ -256,8 +259,8 @@ func (r *RepoForkResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	c := r.data.client
-	repoName := stringOr(plan.RepoName, src.Repo)
-	tagName := stringOr(plan.TagName, src.Tag)
+	// sourcedefault planned the names from source, so both are known here.
+	repoName, tagName := plan.RepoName.ValueString(), plan.TagName.ValueString()
 
 	// What the source names just before the fork: the baseline for the
 	// "source has moved" warning. A failure here is left to the fork
@@ -429,12 +432,4 @@ func fillFork(m *repoForkModel, repo, tag, commitID string) {
 	m.Repo, m.Tag = types.StringValue(repo), types.StringValue(tag)
 	m.RepoName, m.TagName = types.StringValue(repo), types.StringValue(tag)
 	m.CommitID = types.StringValue(commitID)
-}
-
-// stringOr returns v's value, or def when v is null or unknown.
-func stringOr(v types.String, def string) string {
-	if v.IsNull() || v.IsUnknown() || v.ValueString() == "" {
-		return def
-	}
-	return v.ValueString()
 }

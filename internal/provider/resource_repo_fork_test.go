@@ -434,6 +434,7 @@ func TestSameForkTellsReplacementsApart(t *testing.T) {
 		{"triggers added", func(m *repoForkModel) { m.Triggers = trig("a") }, nil, true},
 		{"triggers changed", func(m *repoForkModel) { m.Triggers = trig("b") }, func(m *repoForkModel) { m.Triggers = trig("a") }, false},
 		{"tag_name changed", func(m *repoForkModel) { m.TagName = types.StringValue("v9") }, nil, false},
+		{"repo_name changed", func(m *repoForkModel) { m.RepoName = types.StringValue("other") }, nil, false},
 		{"keep_vm turned on", func(m *repoForkModel) { m.KeepVM = types.BoolValue(true) }, nil, false},
 		{"keep_vm turned off", nil, func(m *repoForkModel) { m.KeepVM = types.BoolValue(true) }, true},
 	}
